@@ -1,0 +1,85 @@
+"""Latent Playground models: architectures, checkpoint IO, training and metrics (no Streamlit).
+
+    import models
+    models.available()              # every checkpoint folder, with its card or why it is broken
+    m = models.load("mnist-vae")    # LatentModel: m.card, m.encode, m.decode, m.sample
+    images, labels = models.reference(m.dataset)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import CheckpointError, load_modules, read_card
+from .latent_model import LatentModel
+
+torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+
+CHECKPOINTS = Path(os.environ.get("LATENT_PLAYGROUND_CHECKPOINTS",
+                                  Path(__file__).resolve().parent.parent / "checkpoints"))
+REFERENCE_DIR = "reference"
+
+__all__ = ["available", "load", "reference", "Listing", "LatentModel", "CheckpointError", "CHECKPOINTS"]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One checkpoint folder: its card if the card is sound, else the reason it is not."""
+    name: str
+    path: Path
+    card: dict | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def available(root: os.PathLike | str | None = None) -> list[Listing]:
+    """List every checkpoint folder under `root`, sorted by name; broken ones carry `.error`."""
+    root = Path(root or CHECKPOINTS)
+    out = []
+    if not root.is_dir():
+        return out
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                         and p.name != REFERENCE_DIR):
+        try:
+            out.append(Listing(folder.name, folder, read_card(folder), None))
+        except CheckpointError as e:
+            out.append(Listing(folder.name, folder, None, str(e)))
+    return out
+
+
+def load(name: str, root: os.PathLike | str | None = None) -> LatentModel:
+    """Load a checkpoint by folder name, verifying card, size, sha256 and shapes."""
+    root = Path(root or CHECKPOINTS)
+    folder = root / name
+    if not folder.is_dir():
+        known = ", ".join(l.name for l in available(root)) or "none"
+        raise CheckpointError(folder, f"no such checkpoint (available: {known})")
+    card = read_card(folder)
+    return LatentModel(name=name, card=card, modules=load_modules(folder, card))
+
+
+def reference_path(dataset: str, root: os.PathLike | str | None = None) -> Path:
+    return Path(root or CHECKPOINTS) / REFERENCE_DIR / f"{dataset}.npz"
+
+
+def reference(dataset: str, root: os.PathLike | str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out reference set shipped for `dataset`: uint8 images (N, 28, 28) and int labels."""
+    path = reference_path(dataset, root)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no reference set for data set {dataset!r}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            images, labels = z["images"], z["labels"]
+    except (ValueError, KeyError, OSError, EOFError) as e:
+        raise ValueError(f"{path}: not a valid reference set ({e})") from None
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) \
+            or labels.shape != (len(images),):
+        raise ValueError(f"{path}: expected uint8 images (N, 28, 28) and N labels")
+    return images, labels.astype(np.int64)

@@ -1,0 +1,167 @@
+"""Checkpoint folders: `<root>/<name>/card.json` + `<root>/<name>/model.safetensors`.
+
+The card (JSON) says what to build and how it was trained; the weights are safetensors. Nothing is
+ever unpickled. Anything a card omits or contradicts is a `CheckpointError` naming the file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .architectures import REGISTRY, build
+
+FORMAT = "latent-playground/1"
+CARD_FILE = "card.json"
+WEIGHTS_FILE = "model.safetensors"
+KINDS = {"vae": ("vae",), "gan": ("generator",), "classifier": ("classifier",)}
+REQUIRED = ("format", "name", "kind", "architecture", "latent_dim", "image_shape", "dataset",
+            "class_names", "training", "metrics", "weights")
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be trusted or built. `str()` is written for a person."""
+
+    def __init__(self, path: os.PathLike | str, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_card(folder: Path) -> dict:
+    """Parse and validate a card (structure only; weights are checked by `load_modules`)."""
+    path = Path(folder) / CARD_FILE
+    if not path.is_file():
+        raise CheckpointError(path, "missing model card (card.json)")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(path, f"model card is not valid JSON ({e})") from None
+    if not isinstance(card, dict):
+        raise CheckpointError(path, "model card must be a JSON object")
+    missing = [k for k in REQUIRED if k not in card]
+    if missing:
+        raise CheckpointError(path, f"model card lacks {', '.join(missing)}")
+    if card["format"] != FORMAT:
+        raise CheckpointError(path, f"unsupported card format {card['format']!r} (expected {FORMAT!r})")
+    if card["name"] != Path(folder).name:
+        raise CheckpointError(path, f"card names {card['name']!r} but its folder is {Path(folder).name!r}")
+    kind = card["kind"]
+    if kind not in KINDS:
+        raise CheckpointError(path, f"unknown kind {kind!r}; expected one of {sorted(KINDS)}")
+    arch = card["architecture"]
+    if not isinstance(arch, dict):
+        raise CheckpointError(path, "architecture must map module names to {class, args}")
+    for needed in KINDS[kind]:
+        if needed not in arch:
+            raise CheckpointError(path, f"a {kind} card needs an architecture entry {needed!r}")
+    for mod, spec in arch.items():
+        if not (isinstance(spec, dict) and spec.get("class") in REGISTRY
+                and isinstance(spec.get("args", {}), dict)):
+            raise CheckpointError(path, f"architecture {mod!r} must be {{class: one of "
+                                        f"{sorted(REGISTRY)}, args: {{...}}}}")
+    main = arch[KINDS[kind][0]]["args"]
+    if kind != "classifier" and main.get("latent_dim") != card["latent_dim"]:
+        raise CheckpointError(path, f"latent_dim {card['latent_dim']} contradicts the architecture's "
+                                    f"{main.get('latent_dim')}")
+    if list(card["image_shape"]) != [1, 28, 28]:
+        raise CheckpointError(path, f"image_shape {card['image_shape']} is not supported (only [1, 28, 28])")
+    if not isinstance(card["class_names"], list) or not card["class_names"]:
+        raise CheckpointError(path, "class_names must be a non-empty list")
+    w = card["weights"]
+    if not (isinstance(w, dict) and isinstance(w.get("sha256"), str) and w.get("file") == WEIGHTS_FILE):
+        raise CheckpointError(path, f"weights must be {{file: {WEIGHTS_FILE!r}, sha256: ..., bytes: ...}}")
+    return card
+
+
+def load_modules(folder: Path, card: dict) -> dict[str, torch.nn.Module]:
+    """Verify the weights against the card and build every module in eval mode."""
+    wpath = Path(folder) / WEIGHTS_FILE
+    if not wpath.is_file():
+        raise CheckpointError(wpath, "weights file is missing")
+    size = wpath.stat().st_size
+    if "bytes" in card["weights"] and size != card["weights"]["bytes"]:
+        raise CheckpointError(wpath, f"file is {size} bytes but the card says {card['weights']['bytes']}: "
+                                     "truncated or replaced")
+    digest = sha256_file(wpath)
+    if digest != card["weights"]["sha256"]:
+        raise CheckpointError(wpath, f"sha256 is {digest[:12]}… but the card says "
+                                     f"{card['weights']['sha256'][:12]}…: the file was changed after training")
+    try:
+        tensors = load_file(wpath)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(wpath, f"not a readable safetensors file ({e})") from None
+    modules = {}
+    for mod, spec in card["architecture"].items():
+        try:
+            net = build(spec["class"], spec.get("args", {}))
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(Path(folder) / CARD_FILE, f"cannot build {mod!r}: {e}") from None
+        prefix = mod + "."
+        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()
+            detail = "; ".join(line.strip() for line in first[1:4]) or first[0]
+            raise CheckpointError(wpath, f"weights do not fit the {spec['class']} in the card ({detail})") from None
+        modules[mod] = net.eval()
+    return modules
+
+
+def save_checkpoint(folder: Path, card: dict, modules: dict[str, torch.nn.Module],
+                    overwrite: bool = False) -> Path:
+    """Write card + weights atomically: a temp folder beside the target, then a rename.
+
+    A crash leaves either the old checkpoint or the new one, never half of one."""
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise FileExistsError(f"{folder} exists; pass overwrite=True (--force) to replace it")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        tensors = {f"{m}.{k}": v.detach().cpu().contiguous()
+                   for m, net in modules.items() for k, v in net.state_dict().items()}
+        save_file(tensors, tmp / WEIGHTS_FILE)
+        card = dict(card, format=FORMAT, name=folder.name)
+        card["weights"] = {"file": WEIGHTS_FILE, "sha256": sha256_file(tmp / WEIGHTS_FILE),
+                           "bytes": (tmp / WEIGHTS_FILE).stat().st_size}
+        (tmp / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def update_card(folder: Path, **fields) -> dict:
+    """Rewrite a card with some fields replaced (e.g. recomputed metrics), atomically."""
+    path = Path(folder) / CARD_FILE
+    card = read_card(folder)
+    card.update(fields)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return card
