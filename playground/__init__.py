@@ -1,0 +1,1 @@
+"""Latent Playground: the Streamlit app (pages) and the pure math it stands on."""

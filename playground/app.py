@@ -1,0 +1,59 @@
+"""Latent Playground: `streamlit run playground/app.py`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="Latent Playground", page_icon=":material/explore:", layout="wide")
+
+from playground import session  # noqa: E402
+
+session.init_state()
+ss = st.session_state
+
+PAGES = [
+    st.Page("views/map.py", title="Latent map", url_path="map", icon=":material/scatter_plot:", default=True),
+    st.Page("views/interpolate.py", title="Interpolate", url_path="interpolate", icon=":material/animation:"),
+    st.Page("views/sample.py", title="Sample the prior", url_path="sample", icon=":material/casino:"),
+    st.Page("views/model.py", title="How this model works", url_path="model", icon=":material/school:"),
+]
+
+with st.sidebar:
+    st.title(":material/explore: Latent Playground")
+    names = session.generative_names()
+    broken = [l for l in session.listings() if not l.ok]
+    if not names:
+        st.error("No usable checkpoints were found in `checkpoints/`. "
+                 "Train one with `python -m models.train` (see the README).")
+    else:
+        if ss.get("model") not in names:
+            ss.model = names[0]
+        st.selectbox("Model", names, key="model", format_func=session.model_label,
+                     on_change=lambda: ss.update(sel=[]),
+                     help="Every checkpoint in checkpoints/: VAEs (encoder + decoder) and GANs "
+                          "(generator + discriminator), for MNIST digits and Fashion-MNIST.")
+        methods = session.current_methods()
+        if ss.get("proj") not in methods:
+            ss.proj = methods[0]
+        st.radio("Projection to 2-D", methods, key="proj", format_func=session.method_label,
+                 help="PCA: linear, exactly invertible. t-SNE: keeps neighbourhoods, so clusters "
+                      "show; its inverse is learned from nearest neighbours. A 2-D latent space "
+                      "needs no projection.")
+    if broken:
+        with st.expander(f":material/warning: {len(broken)} checkpoint(s) could not be loaded"):
+            for l in broken:
+                st.caption(f"**{l.name}**: {l.error}")
+    if ss.get("url_warning"):
+        st.warning(ss.pop("url_warning"))
+
+if names:
+    session.sync_url()
+page = st.navigation(PAGES)
+if names:
+    page.run()

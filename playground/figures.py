@@ -1,0 +1,87 @@
+"""Plotly figures. Pure: they take arrays and return figures, and know nothing of Streamlit."""
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .imaging import png_bytes
+
+# Ten distinguishable colours (Plotly's D3 palette), one per class.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, label_source: str,
+               selected=(), path: np.ndarray | None = None, atlas: np.ndarray | None = None,
+               extent: np.ndarray | None = None, axis_titles=("dim 1", "dim 2"),
+               height: int = 560, marker_size: int = 5) -> go.Figure:
+    """Scatter of the map (WebGL), one trace per class so the legend toggles classes.
+
+    Each point's `customdata` is its index in the map, which selections report back."""
+    fig = go.Figure()
+    idx = np.arange(len(y))
+    for c, name in enumerate(class_names):
+        m = labels == c
+        if not m.any():
+            continue
+        fig.add_trace(go.Scattergl(
+            x=y[m, 0], y=y[m, 1], mode="markers", name=f"{c}: {name}" if name != str(c) else name,
+            customdata=idx[m], marker=dict(size=marker_size, color=PALETTE[c % 10], opacity=0.75),
+            hovertemplate=f"{label_source}: {name}<br>index %{{customdata}}<extra></extra>"))
+    sel = np.asarray([i for i in selected if 0 <= i < len(y)], dtype=int)
+    if len(sel):
+        fig.add_trace(go.Scattergl(
+            x=y[sel, 0], y=y[sel, 1], mode="markers", name="selected", customdata=sel,
+            marker=dict(size=marker_size + 9, color="rgba(0,0,0,0)", line=dict(color="black", width=2)),
+            hovertemplate="selected · index %{customdata}<extra></extra>"))
+    if path is not None and len(path):
+        fig.add_trace(go.Scatter(
+            x=path[:, 0], y=path[:, 1], mode="lines+markers", name="path",
+            line=dict(color="black", width=2), marker=dict(size=7, color="white",
+                                                          line=dict(color="black", width=1.5)),
+            hovertemplate="frame %{pointNumber}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=path[[0, -1], 0], y=path[[0, -1], 1], mode="markers+text",
+                                 text=["A", "B"], textposition="top center", showlegend=False,
+                                 marker=dict(size=12, color="black"), hoverinfo="skip"))
+    if atlas is not None and extent is not None:
+        (x0, x1), (y0, y1) = extent
+        fig.add_layout_image(dict(
+            source="data:image/png;base64," + base64.b64encode(png_bytes(atlas)).decode(),
+            xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0, sizing="stretch",
+            opacity=0.55, layer="below"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), dragmode="lasso",
+                      legend=dict(itemsizing="constant", title_text=label_source),
+                      xaxis_title=axis_titles[0], yaxis_title=axis_titles[1],
+                      plot_bgcolor="white", uirevision="map")
+    fig.update_xaxes(showgrid=False, zeroline=False)
+    fig.update_yaxes(showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def bars(values, names, *, title: str, y_title: str, band: tuple[float, float] | None = None,
+         line: float | None = None, height: int = 300, percent: bool = False) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(names), y=list(values), marker_color=PALETTE[0]))
+    if band is not None:
+        fig.add_hrect(y0=band[0], y1=band[1], fillcolor="green", opacity=0.08, line_width=0)
+    if line is not None:
+        fig.add_hline(y=line, line_dash="dash", line_color="gray")
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      yaxis_title=y_title, plot_bgcolor="white")
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def lines(series: dict[str, tuple], *, title: str, x_title: str, y_title: str,
+          hline: tuple[float, str] | None = None, height: int = 300) -> go.Figure:
+    """series: name -> (x, y)."""
+    fig = go.Figure()
+    for name, (x, yv) in series.items():
+        fig.add_trace(go.Scatter(x=list(x), y=list(yv), mode="lines+markers", name=name))
+    if hline is not None:
+        fig.add_hline(y=hline[0], line_dash="dash", line_color="gray", annotation_text=hline[1])
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title=x_title, yaxis_title=y_title, plot_bgcolor="white", showlegend=True)
+    return fig

@@ -1,0 +1,59 @@
+"""Images as bytes for the browser and for downloads. Pure numpy + Pillow."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def to_uint8(images) -> np.ndarray:
+    """(N, 1, 28, 28) or (N, 28, 28) floats in [0, 1] -> (N, 28, 28) uint8."""
+    a = np.asarray(images)
+    if a.dtype == np.uint8:
+        return a.reshape(len(a), *a.shape[-2:])
+    a = a.reshape(len(a), *a.shape[-2:])
+    return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def tile(images, cols: int, pad: int = 1, background: int = 48) -> np.ndarray:
+    """Lay N images out in rows of `cols`, separated by `pad` pixels of `background`."""
+    imgs = to_uint8(images)
+    n, h, w = imgs.shape
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), background, np.uint8)
+    r, c = np.divmod(np.arange(n), cols)
+    for i in range(n):                               # n <= a few hundred: cheap
+        y0, x0 = pad + r[i] * (h + pad), pad + c[i] * (w + pad)
+        canvas[y0:y0 + h, x0:x0 + w] = imgs[i]
+    return canvas
+
+
+def atlas(images, rows: int, cols: int) -> np.ndarray:
+    """A seamless grid (no padding) of rows x cols images, row 0 at the top."""
+    imgs = to_uint8(images)
+    h, w = imgs.shape[1:]
+    return imgs.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
+
+
+def upscale(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement, so small digits stay crisp in the page."""
+    return np.repeat(np.repeat(image, factor, 0), factor, 1)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def gif_bytes(frames, scale: int = 4, ms_per_frame: int = 80, bounce: bool = True) -> bytes:
+    """An animated GIF of the frames (forth and back when `bounce`), looping forever."""
+    imgs = [Image.fromarray(upscale(f, scale)) for f in to_uint8(frames)]
+    if bounce and len(imgs) > 2:
+        imgs = imgs + imgs[-2:0:-1]
+    buf = io.BytesIO()
+    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], duration=ms_per_frame,
+                 loop=0, disposal=2)
+    return buf.getvalue()

@@ -1,0 +1,198 @@
+"""The latent map: every reference point's latent code, its 2-D position and its class.
+
+- VAE: the reference images' posterior means, projected (or the latent plane itself when d = 2).
+- GAN: z is isotropic Gaussian, so a projection of raw z is one blob. Instead we draw samples, decode
+  them, and lay them out by the data set's classifier features of the *generated images*; each point
+  keeps its z for decoding, and its colour is the classifier's predicted class.
+
+Maps are cached on disk as npz (no pickles), keyed by the checkpoint's weights hash, the reference
+data, the projection and its parameters, so a changed checkpoint never reuses a stale map.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+from .projection import KNNInverse, Progress, make
+
+MAP_VERSION = 1
+GAN_POINTS = 3000
+GAN_SEED = 0
+SHIPPED_MAPS = Path(__file__).resolve().parent.parent / "checkpoints" / "maps"
+USER_MAPS = Path(os.environ.get("LATENT_PLAYGROUND_CACHE",
+                                Path.home() / ".cache" / "latent-playground")) / "maps"
+
+
+@dataclass
+class LatentMap:
+    model: str
+    method: str
+    z: np.ndarray                  # (N, d) latent code of each point
+    space: np.ndarray              # (N, k) what was projected (z itself, or image features)
+    y: np.ndarray                  # (N, 2) position on the map
+    labels: np.ndarray             # (N,) class index
+    label_source: str              # "true class" or "classifier's guess"
+    images: np.ndarray             # (N, 28, 28) uint8: reference images, or decoded GAN samples
+    projection: object
+    embed: Callable[[np.ndarray], np.ndarray] | None = None   # latent codes -> projected space
+    from_cache: bool = False
+    inverse_: KNNInverse = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.inverse_ = KNNInverse(k=8, power=2.0, keep_norm=not self.exact).fit(self.y, self.z)
+
+    @property
+    def exact(self) -> bool:
+        """True when the map's inverse is exact (a linear projection of the latent codes)."""
+        return getattr(self.projection, "exact_inverse", False) and self.embed is None
+
+    def to_latent(self, y, base=None) -> np.ndarray:
+        """Map positions back to latent codes: exact for PCA / the latent plane, learned otherwise."""
+        if self.exact:
+            return self.projection.inverse(y, base)
+        return self.inverse_.predict(y)
+
+    def place(self, z) -> np.ndarray:
+        """Positions of new latent codes in this (fixed) map."""
+        z = np.asarray(z, np.float32).reshape(-1, self.z.shape[1])
+        v = self.embed(z) if self.embed is not None else z
+        return self.projection.transform(v)
+
+    def extent(self, lo: float = 1.0, hi: float = 99.0, margin: float = 0.05) -> np.ndarray:
+        """[[xmin, xmax], [ymin, ymax]] covering the bulk of the points."""
+        a, b = np.percentile(self.y, [lo, hi], axis=0)
+        pad = (b - a) * margin
+        return np.stack([a - pad, b + pad], 1)
+
+    def grid(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """An n x n grid over the extent: (xs, ys, points) with row 0 at the top (largest y)."""
+        (x0, x1), (y0, y1) = self.extent()
+        xs, ys = np.linspace(x0, x1, n), np.linspace(y1, y0, n)
+        gx, gy = np.meshgrid(xs, ys)
+        return xs, ys, np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+
+
+def knn_agreement(y: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    """Mean share of each point's k nearest map neighbours that have its class (chance ~ 1/classes)."""
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(y).kneighbors(y, return_distance=False)[:, 1:]
+    return float((labels[idx] == labels[:, None]).mean())
+
+
+def methods_for(latent_dim: int) -> list[str]:
+    return (["latent"] if latent_dim == 2 else []) + ["pca", "tsne"]
+
+
+def _digest(*parts) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else json.dumps(p, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def cache_key(model, method: str, ref_images: np.ndarray | None, classifier=None,
+              params: dict | None = None) -> str:
+    parts = [dict(v=MAP_VERSION, model=model.card["weights"]["sha256"], method=method,
+                  params=params or {}, kind=model.kind)]
+    if ref_images is not None:
+        parts.append(np.ascontiguousarray(ref_images).tobytes())
+    if classifier is not None:
+        parts.append(dict(classifier=classifier.card["weights"]["sha256"], n=GAN_POINTS, seed=GAN_SEED))
+    return _digest(*parts)[:20]
+
+
+def _read_cache(name: str, n: int, dirs) -> dict | None:
+    for d in dirs:
+        path = Path(d) / name
+        if not path.is_file():
+            continue
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {k: f[k] for k in f.files}
+        except (OSError, ValueError, EOFError):
+            continue                                     # unreadable cache: recompute, never crash
+        if arrays.get("y", np.empty((0, 0))).shape == (n, 2):
+            return arrays
+    return None
+
+
+def _write_cache(path: Path, **arrays) -> None:
+    """Atomic: a temp file beside the target, then a rename."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp.npz", dir=path.parent)
+        os.close(fd)
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass                                             # a read-only disk only costs speed
+
+
+def gan_embedder(model, classifier) -> Callable[[np.ndarray], np.ndarray]:
+    def embed(z):
+        return classifier.features(model.decode(z))
+    return embed
+
+
+def build_map(model, method: str, reference: tuple[np.ndarray, np.ndarray] | None = None,
+              classifier=None, progress: Progress | None = None,
+              cache_dirs=(SHIPPED_MAPS, USER_MAPS), write_dir: Path | None = USER_MAPS) -> LatentMap:
+    """Encode (VAE) or sample (GAN), project, and cache. `progress(fraction, text)` reports work."""
+    say = progress or (lambda f, t: None)
+    proj = make(method)
+    params = {k: v for k, v in vars(proj).items() if not k.endswith("_")}
+    if model.kind == "vae":
+        images, labels = reference
+        key = cache_key(model, method, images, params=params)
+        say(0.0, "Encoding the reference set…")
+        z = model.encode(images[:, None].astype(np.float32) / 255.0)
+        space, embed, source = z, None, "true class"
+    elif model.kind == "gan":
+        if classifier is None:
+            raise ValueError(f"{model.name}: a GAN map needs the data set's classifier")
+        key = cache_key(model, method, None, classifier, params=params)
+        z = model.sample(GAN_POINTS, seed=GAN_SEED)
+        say(0.0, "Decoding GAN samples…")
+        decoded = model.decode(z)
+        images = np.clip(decoded[:, 0] * 255 + 0.5, 0, 255).astype(np.uint8)
+        embed = gan_embedder(model, classifier)
+        space = labels = None
+        source = "classifier's guess"
+    else:
+        raise ValueError(f"{model.name} is a {model.kind}: it has no latent space to map")
+
+    fname = f"{model.name}-{method}-{key}.npz"
+    cached = _read_cache(fname, len(z), cache_dirs)
+    if model.kind == "gan":
+        if cached is not None and "space" in cached:
+            space, labels = cached["space"].astype(np.float32), cached["labels"].astype(np.int64)
+        else:
+            say(0.1, "Classifying the generated images…")
+            space = classifier.features(decoded)
+            labels = classifier.predict_proba(decoded).argmax(1)
+    if method == "latent" and z.shape[1] != 2:
+        raise ValueError("the latent plane is only for 2-D latent spaces")
+    if cached is not None:
+        y = cached["y"].astype(np.float32)
+        if method == "tsne":
+            proj.fit(space, embedding=y)
+        else:
+            proj.fit(space)
+    else:
+        say(0.2, f"Projecting {len(space)} points…")
+        y = proj.fit_transform(space, progress=lambda f, t: say(0.2 + 0.8 * f, t))
+        if write_dir is not None:
+            extra = dict(space=space.astype(np.float16), labels=labels.astype(np.int16)) \
+                if model.kind == "gan" else {}
+            _write_cache(Path(write_dir) / fname, y=y.astype(np.float32), **extra)
+    say(1.0, "Map ready")
+    return LatentMap(model.name, method, z.astype(np.float32), np.asarray(space, np.float32),
+                     y.astype(np.float32), np.asarray(labels, np.int64), source, images, proj, embed,
+                     from_cache=cached is not None)

@@ -1,0 +1,185 @@
+"""Streamlit glue shared by every page: cached resources and the state kept in the URL.
+
+Pages import from here; the math lives in the pure modules (projection, latent_map, interpolation,
+imaging, figures)."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import streamlit as st
+
+import models
+from playground.latent_map import LatentMap, build_map, methods_for
+from playground.projection import LABELS
+
+KIND_LABEL = {"vae": "VAE", "gan": "GAN", "classifier": "Classifier"}
+
+
+# ---- cached resources ---------------------------------------------------------------------------
+
+@st.cache_data(ttl=30, show_spinner=False)
+def listings() -> list[models.Listing]:
+    """All checkpoint folders (re-read every 30 s, so a fixed or added checkpoint shows up)."""
+    return models.available()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load(name: str, sha: str) -> models.LatentModel:
+    return models.load(name)
+
+
+def load_model(name: str) -> models.LatentModel:
+    """Load (once per weights hash) a checkpoint; raises `models.CheckpointError`."""
+    listing = {l.name: l for l in listings()}.get(name)
+    if listing is None or not listing.ok:
+        raise models.CheckpointError(models.CHECKPOINTS / name,
+                                     listing.error if listing else "no such checkpoint")
+    return _load(name, listing.card["weights"]["sha256"])
+
+
+@st.cache_resource(show_spinner=False)
+def reference(dataset: str):
+    return models.reference(dataset)
+
+
+class _MapCache:
+    """Process-wide LRU of built maps, shared by all sessions (like `st.cache_resource`), with one
+    lock per key so two sessions asking for the same new map compute it once. Not a Streamlit cache,
+    because building reports progress into an element of the page that asked for it."""
+
+    def __init__(self, size: int = 24):
+        self.size, self.items, self.locks = size, OrderedDict(), {}
+        self.guard = threading.Lock()
+
+    def get(self, key, build):
+        with self.guard:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            lock = self.locks.setdefault(key, threading.Lock())
+        with lock:
+            with self.guard:
+                if key in self.items:
+                    return self.items[key]
+            value = build()
+            with self.guard:
+                self.items[key] = value
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+                self.locks.pop(key, None)
+            return value
+
+
+_MAPS = _MapCache()
+
+
+def latent_map(name: str, method: str) -> LatentMap:
+    """The model's map, with a progress bar while it is computed for the first time."""
+    m = load_model(name)
+
+    def build():
+        holder = st.empty()
+        try:
+            ref = reference(m.dataset) if m.kind == "vae" else None
+            clf = load_model(m.card.get("classifier") or f"{m.dataset}-classifier") \
+                if m.kind == "gan" else None
+            return build_map(m, method, ref, clf,
+                             progress=lambda f, t: holder.progress(min(max(f, 0.0), 1.0), text=t))
+        finally:
+            holder.empty()
+
+    return _MAPS.get((name, m.card["weights"]["sha256"], method), build)
+
+
+# ---- state in the URL ---------------------------------------------------------------------------
+
+def generative_names() -> list[str]:
+    return [l.name for l in listings() if l.ok and l.card["kind"] in ("vae", "gan")]
+
+
+def parse_indices(text: str | None, limit: int = 256) -> list[int]:
+    out = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part.isdigit():
+            out.append(int(part))
+    return out[:limit]
+
+
+def init_state() -> None:
+    """On a session's first run, take model, projection and selection from the URL."""
+    ss = st.session_state
+    if ss.get("_initialised"):
+        return
+    ss._initialised = True
+    qp = st.query_params
+    names = generative_names()
+    wanted = qp.get("model")
+    ss.model = wanted if wanted in names else (names[0] if names else None)
+    if wanted and wanted not in names:
+        ss.url_warning = f"The link asked for model {wanted!r}, which is not available here."
+    ss.proj = qp.get("proj", "")
+    ss.sel = parse_indices(qp.get("sel"))
+
+
+def current_methods() -> list[str]:
+    m = load_model(st.session_state.model)
+    return methods_for(m.latent_dim)
+
+
+def sync_url() -> None:
+    ss = st.session_state
+    params = {"model": ss.get("model") or "", "proj": ss.get("proj") or ""}
+    if ss.get("sel"):
+        params["sel"] = ",".join(map(str, ss.sel))
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
+def set_selection(indices, n_points: int) -> None:
+    sel = [int(i) for i in indices if 0 <= int(i) < n_points][:256]
+    if sel != st.session_state.get("sel"):
+        st.session_state.sel = sel
+        sync_url()
+
+
+def method_label(method: str) -> str:
+    return LABELS.get(method, method)
+
+
+def model_label(name: str) -> str:
+    card = {l.name: l for l in listings()}[name].card
+    ds = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}.get(card["dataset"]["name"], card["dataset"]["name"])
+    return f"{name} · {KIND_LABEL[card['kind']]} · {ds} · z={card['latent_dim']}"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def atlas(name: str, method: str, n: int, _lmap: LatentMap, _model) -> tuple:
+    """Decode an n x n grid over the map in one batch: (atlas image, extent)."""
+    from playground.imaging import atlas as tile_atlas
+
+    _, _, pts = _lmap.grid(n)
+    images = _model.decode(_lmap.to_latent(pts))
+    return tile_atlas(images, n, n), _lmap.extent()
+
+
+def axis_titles(lmap: LatentMap) -> tuple[str, str]:
+    if lmap.method == "pca":
+        r = lmap.projection.explained_variance_ratio_
+        return f"PC 1 ({r[0]:.0%} of variance)", f"PC 2 ({r[1]:.0%})"
+    if lmap.method == "latent":
+        return "z₁", "z₂"
+    return "t-SNE 1", "t-SNE 2"
+
+
+def header(title: str, blurb: str) -> tuple:
+    """Page title + the current model, map and selection; stops the page on a broken model."""
+    st.header(title)
+    st.caption(blurb)
+    try:
+        m = load_model(st.session_state.model)
+    except models.CheckpointError as e:
+        st.error(f"This checkpoint cannot be loaded: {e}")
+        st.stop()
+    return m

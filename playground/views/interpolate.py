@@ -1,0 +1,71 @@
+"""Interpolation between two latent codes: frames, the path on the map, and downloads."""
+import numpy as np
+import streamlit as st
+
+from playground import session
+from playground.figures import lines, map_figure
+from playground.imaging import gif_bytes, png_bytes, tile, upscale
+from playground.interpolation import interpolate, lerp, slerp
+
+ss = st.session_state
+m = session.header(
+    "Interpolate",
+    "Walk in a straight line (linear) or along the sphere (spherical) between two latent codes and "
+    "decode every step: a smooth latent space morphs one image into the other.")
+lmap = session.latent_map(ss.model, ss.proj)
+n_points = len(lmap.z)
+
+c1, c2, c3 = st.columns([2, 2, 3])
+source = c1.radio("Ends", ["Two points on the map", "Random codes from the prior"], key="interp_source")
+frames = c2.slider("Frames", 2, 64, 10, key="interp_frames")
+method = c3.radio("Method", ["spherical", "linear"], horizontal=True, key="interp_method",
+                  help="Linear: straight line between the codes. Spherical (slerp): the angle moves "
+                       "uniformly and the length changes linearly, so codes stay on the shell where "
+                       "a Gaussian prior puts its samples.")
+
+if source.startswith("Two"):
+    sel = [i for i in ss.get("sel", []) if i < n_points]
+    default_a, default_b = (sel + [0, 1])[:2] if len(sel) != 1 else (sel[0], 1 if sel[0] != 1 else 0)
+    a1, a2 = st.columns(2)
+    ia = a1.number_input("Start: point index", 0, n_points - 1, int(default_a), key=f"ia-{ss.model}")
+    ib = a2.number_input("End: point index", 0, n_points - 1, int(default_b), key=f"ib-{ss.model}")
+    za, zb = lmap.z[int(ia)], lmap.z[int(ib)]
+    st.caption(f"Start #{ia} ({m.class_names[lmap.labels[int(ia)]]}) → end #{ib} "
+               f"({m.class_names[lmap.labels[int(ib)]]}). Select points on the Latent map page to "
+               "pick them there; the first two selected become the ends.")
+else:
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="interp_seed")
+    za, zb = m.sample(2, seed=int(seed))
+
+path = interpolate(za, zb, frames, method)
+decoded = m.decode(path)
+strip = tile(decoded, min(frames, 16))
+st.image(upscale(strip, 3 if frames <= 16 else 2),
+         caption=f"{frames} frames, {method} interpolation, read left to right")
+
+d1, d2, _ = st.columns([1, 1, 3])
+stem = f"{ss.model}-{method}-{frames}"
+d1.download_button("Download GIF", gif_bytes(decoded), f"{stem}.gif", "image/gif", key="dl_gif")
+d2.download_button("Download PNG grid", png_bytes(upscale(strip, 2)), f"{stem}.png", "image/png", key="dl_png")
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**The path on the map**")
+    fig = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_source,
+                     path=lmap.place(path), axis_titles=session.axis_titles(lmap), height=460,
+                     marker_size=4)
+    st.plotly_chart(fig, key=f"interp-map-{ss.model}-{ss.proj}", config={"displaylogo": False})
+    if not lmap.exact:
+        st.caption("On a t-SNE or feature map the frames are placed among their nearest reference "
+                   "points; the map itself is never recomputed.")
+with right:
+    t = np.linspace(0, 1, frames)
+    norms = {"linear": np.linalg.norm(lerp(za, zb, frames), axis=1),
+             "spherical": np.linalg.norm(slerp(za, zb, frames), axis=1)}
+    st.plotly_chart(lines({k: (t, v) for k, v in norms.items()}, title="Length of z along the path",
+                          x_title="position along the path", y_title="‖z‖",
+                          hline=(float(np.sqrt(m.latent_dim)), "√d: typical ‖z‖ under the prior")),
+                    key="interp-norms")
+    st.caption("A straight line between two codes cuts through the inside of the sphere where "
+               "Gaussian samples live, so its middle frames come from codes the model rarely saw. "
+               "Spherical interpolation keeps the length on course.")
