@@ -69,6 +69,7 @@ def bars(values, names, *, title: str, y_title: str, band: tuple[float, float] |
         fig.add_hline(y=line, line_dash="dash", line_color="gray")
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
                       yaxis_title=y_title, plot_bgcolor="white")
+    fig.update_xaxes(type="category")                 # class names like "0".."9" are labels, not numbers
     if percent:
         fig.update_yaxes(tickformat=".0%")
     return fig
