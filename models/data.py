@@ -50,7 +50,7 @@ class Dataset:
 
     def describe(self) -> dict:
         return dict(name=self.name, n_train=int(len(self.train_x)), n_test=int(len(self.test_x)),
-                    **{k: v for k, v in self.info.items() if k in ("source", "license")})
+                    **{k: v for k, v in self.info.items() if k in ("source", "license", "path")})
 
 
 def load_dataset(name: str) -> Dataset:
@@ -160,4 +160,5 @@ def load_folder(folder: Path, test_fraction: float = 0.1, seed: int = 0) -> Data
     test_idx, train_idx = slice(0, n_test), slice(n_test, None)
     test_x, test_y = (x[test_idx], y[test_idx]) if n_test else (x, y)
     return Dataset(folder.name, x[train_idx], y[train_idx], test_x, test_y, [g[0] for g in groups],
-                   dict(source=f"folder {folder}", license="user-provided", skipped=skipped))
+                   dict(source=f"folder {folder}", license="user-provided", skipped=skipped,
+                        path=str(folder.resolve())))

@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     for name in args.names:
         try:
             m = load(name, args.root)
-            data = load_dataset(m.dataset)
+            data = load_dataset(m.card["dataset"].get("path") or m.dataset)
         except (CheckpointError, DataError) as e:
             print(f"error: {e}", file=sys.stderr)
             status = 2

@@ -1,0 +1,118 @@
+"""The app as a user drives it, through Streamlit's AppTest (no browser)."""
+import json
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import models
+from playground.latent_map import methods_for
+
+from conftest import GENERATIVE, ROOT
+
+APP = str(ROOT / "playground" / "app.py")
+PAGES = ["views/map.py", "views/interpolate.py", "views/sample.py", "views/model.py"]
+
+
+def run_app(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def assert_clean(at: AppTest, where: str):
+    assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
+    errors = [e.value for e in at.error]
+    assert not errors, f"{where}: {errors}"
+
+
+CASES = [(name, method) for name in GENERATIVE
+         for method in methods_for(models.load(name).latent_dim)]
+
+
+@pytest.mark.parametrize("name, method", CASES)
+def test_every_page_renders_for_every_model_and_projection(name, method):
+    at = run_app(model=name, proj=method)
+    assert at.session_state.model == name and at.session_state.proj == method
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at, f"{name}/{method}/{page}")
+    assert at.query_params["model"] == [name] or at.query_params["model"] == name
+
+
+def test_map_page_shows_chart_legend_and_atlas():
+    at = run_app(model="mnist-vae", proj="pca")
+    assert_clean(at, "map")
+    charts = at.get("plotly_chart")
+    assert charts, "no Plotly chart on the map page"
+    fig = json.loads(charts[0].proto.spec)
+    names = [t.get("name") for t in fig["data"]]
+    assert [str(d) for d in range(10)] == names[:10]                 # one legend entry per class
+    assert sum(len(t["x"]) for t in fig["data"][:10]) == len(models.reference("mnist")[0])
+    assert fig["data"][0]["type"] == "scattergl"
+    assert any("atlas" in (i.caption or "").lower() or "manifold" in (i.caption or "") for i in at.get("imgs")) \
+        or at.slider(key="atlas_n").value == 15
+
+
+def test_switching_model_and_projection():
+    at = run_app()
+    assert_clean(at, "default")
+    at.sidebar.selectbox(key="model").set_value("fashion-mnist-gan").run()
+    assert_clean(at, "switched to GAN")
+    assert at.session_state.model == "fashion-mnist-gan"
+    assert at.query_params["model"] in ("fashion-mnist-gan", ["fashion-mnist-gan"])
+    at.sidebar.radio(key="proj").set_value("tsne").run()
+    assert_clean(at, "switched to t-SNE")
+    assert at.query_params["proj"] in ("tsne", ["tsne"])
+    at.sidebar.selectbox(key="model").set_value("mnist-vae2d").run()
+    assert_clean(at, "switched to 2-D VAE")
+    assert at.sidebar.radio(key="proj").options[0].startswith("Latent plane")
+
+
+def test_query_params_restore_model_projection_and_selection():
+    at = run_app(model="mnist-vae", proj="tsne", sel="3,17,42")
+    assert_clean(at, "restored")
+    assert at.session_state.model == "mnist-vae" and at.session_state.proj == "tsne"
+    assert at.session_state.sel == [3, 17, 42]
+    assert any("3 selected" in s.value for s in at.subheader)
+    # the interpolation page starts from the first two selected points
+    at.switch_page("views/interpolate.py").run()
+    assert_clean(at, "interpolate")
+    assert at.number_input(key="ia-mnist-vae").value == 3
+    assert at.number_input(key="ib-mnist-vae").value == 17
+
+
+def test_unknown_model_in_link_falls_back_with_a_warning():
+    at = run_app(model="no-such-model", sel="x,1")
+    assert not at.exception
+    assert at.session_state.model in GENERATIVE
+    assert any("no-such-model" in w.value for w in at.sidebar.warning)
+    assert at.session_state.sel == [1]
+
+
+def test_interpolation_controls():
+    at = run_app(model="mnist-gan", proj="pca")
+    at.switch_page("views/interpolate.py").run()
+    at.radio(key="interp_source").set_value("Random codes from the prior").run()
+    at.slider(key="interp_frames").set_value(64).run()
+    at.radio(key="interp_method").set_value("linear").run()
+    assert_clean(at, "64 linear frames")
+    assert "64 frames" in at.get("imgs")[0].proto.imgs[0].caption
+
+
+def test_a_broken_checkpoint_is_reported_and_the_rest_work(tmp_path, monkeypatch, fresh_streamlit_caches):
+    root = tmp_path / "ckpts"
+    for name in ("mnist-vae", "mnist-classifier"):
+        shutil.copytree(models.CHECKPOINTS / name, root / name)
+    shutil.copytree(models.CHECKPOINTS / "reference", root / "reference")
+    shutil.copytree(models.CHECKPOINTS / "mnist-gan", root / "mnist-gan")
+    w = root / "mnist-gan" / "model.safetensors"
+    w.write_bytes(w.read_bytes()[:1000])
+    monkeypatch.setattr(models, "CHECKPOINTS", root)
+    at = run_app(model="mnist-gan")
+    assert not at.exception
+    assert at.session_state.model == "mnist-vae"
+    # the broken one is listed with its reason in the sidebar
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "mnist-gan" in captions and "truncated" in captions
