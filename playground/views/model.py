@@ -48,14 +48,9 @@ if hist:
                                    title="Training curves" if g == "loss" else "Per-epoch measurements",
                                    x_title="epoch", y_title=""), key=f"hist-{g}")
 
-st.divider()
-if m.kind == "vae":
-    st.subheader("Encoder, decoder and the reparameterisation trick")
-    st.markdown(
-        "The **encoder** maps an image to a Gaussian over latent codes: a mean μ and a spread σ per "
-        "dimension. Training samples **z = μ + σ·ε** with ε ~ N(0, I): the randomness sits in ε, "
-        "so gradients flow through μ and σ (the *reparameterisation trick*). The **decoder** turns "
-        "z back into an image. Pick an image and watch what different ε give.")
+@st.fragment
+def reparameterisation_demo():
+    """Sliders here rerun only this part of the page."""
     images, labels = session.reference(m.dataset)
     i = st.slider("Reference image", 0, len(images) - 1, 0, key="rep_index")
     eps_scale = st.slider("Scale of ε (1 = what training used)", 0.0, 3.0, 1.0, 0.1, key="rep_eps")
@@ -70,6 +65,17 @@ if m.kind == "vae":
     st.plotly_chart(bars(sigma, [f"z{j + 1}" for j in range(m.latent_dim)],
                          title="σ of each latent dimension for this image", y_title="σ", line=1.0),
                     key="rep-sigma")
+
+
+st.divider()
+if m.kind == "vae":
+    st.subheader("Encoder, decoder and the reparameterisation trick")
+    st.markdown(
+        "The **encoder** maps an image to a Gaussian over latent codes: a mean μ and a spread σ per "
+        "dimension. Training samples **z = μ + σ·ε** with ε ~ N(0, I): the randomness sits in ε, "
+        "so gradients flow through μ and σ (the *reparameterisation trick*). The **decoder** turns "
+        "z back into an image. Pick an image and watch what different ε give.")
+    reparameterisation_demo()
     st.subheader("The KL term")
     st.markdown(
         f"The loss is reconstruction error **+ β · KL(q(z|x) ‖ N(0, I))** (β = {tr.get('beta')}). The KL "

@@ -1,0 +1,43 @@
+"""Precompute the latent maps of every shipped generative checkpoint into checkpoints/maps/.
+
+    python scripts/build_maps.py            # all models, all projections
+The app finds these by hash, so a retrained checkpoint simply gets a fresh map on first use."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import models  # noqa: E402
+from playground.latent_map import SHIPPED_MAPS, build_map, knn_agreement, methods_for  # noqa: E402
+
+
+def main() -> int:
+    SHIPPED_MAPS.mkdir(parents=True, exist_ok=True)
+    keep = set()
+    for l in models.available():
+        if not l.ok or l.card["kind"] not in ("vae", "gan"):
+            continue
+        m = models.load(l.name)
+        ref = models.reference(m.dataset) if m.kind == "vae" else None
+        clf = models.load(m.card["classifier"]) if m.kind == "gan" else None
+        for method in methods_for(m.latent_dim):
+            t = time.perf_counter()
+            lmap = build_map(m, method, ref, clf, cache_dirs=[SHIPPED_MAPS], write_dir=SHIPPED_MAPS)
+            keep |= {p.name for p in SHIPPED_MAPS.glob(f"{l.name}-{method}-*.npz")
+                     if p.stat().st_mtime >= t - 1 or lmap.from_cache}
+            print(f"{l.name:24s} {method:7s} {time.perf_counter() - t:6.1f} s  "
+                  f"10-NN class agreement {knn_agreement(lmap.y, lmap.labels):.3f}"
+                  f"{'  (cached)' if lmap.from_cache else ''}")
+    stale = [p for p in SHIPPED_MAPS.glob("*.npz") if p.name not in keep]
+    for p in stale:
+        p.unlink()
+        print(f"removed stale {p.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
