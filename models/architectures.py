@@ -89,17 +89,28 @@ class Generator(nn.Module):
         return self.net(z)
 
 
+class MinibatchStd(nn.Module):
+    """Appends the batch's mean feature standard deviation as one extra channel (ProGAN): a batch
+    of near-identical fakes stands out, which pushes the generator to cover every mode."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = x.std(0, unbiased=False).mean() if x.shape[0] > 1 else x.new_zeros(())
+        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], 1)
+
+
 class Discriminator(nn.Module):
     """DCGAN-style discriminator: returns one logit per image (real > 0)."""
 
-    def __init__(self, channels: int = 64, image_channels: int = 1):
+    def __init__(self, channels: int = 64, image_channels: int = 1, minibatch_std: bool = False):
         super().__init__()
         c = channels
+        extra = [MinibatchStd()] if minibatch_std else []
         self.net = nn.Sequential(
             nn.Conv2d(image_channels, c, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),
+            *extra,
             nn.Flatten(),
-            nn.Linear(2 * c * 7 * 7, 1),
+            nn.Linear((2 * c + len(extra)) * 7 * 7, 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Train a VAE, GAN or classifier on the CPU and write a checkpoint (card + safetensors).
+"""Train a VAE, GAN or classifier (on the CPU, or a GPU with --device cuda) and write a checkpoint.
 
     python -m models.train classifier --dataset mnist --epochs 8
     python -m models.train vae --dataset fashion-mnist --latent-dim 16 --epochs 20 --lr 1e-3 \
@@ -12,6 +12,7 @@ Train the classifier first: VAE and GAN metrics are measured with it.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import platform
 import sys
@@ -49,7 +50,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--activation", default="relu")
     p.add_argument("--channels", type=int, default=None)
     p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--ema", type=float, default=0.999,
+                   help="GAN: keep an exponential moving average of the generator's weights (0: off)")
+    p.add_argument("--minibatch-std", action="store_true",
+                   help="GAN: give the discriminator the batch's feature spread (fights mode dropping)")
+    p.add_argument("--augment", type=int, default=2,
+                   help="GAN: shift real and fake images by up to N px before the discriminator (0: off)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="GAN/VAE: cpu (default) or cuda; the checkpoint runs on the CPU either way")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--max-steps", type=int, default=None, help="stop after N optimiser steps")
     p.add_argument("--classifier", help="checkpoint used for metrics (default: <dataset>-classifier)")
@@ -68,11 +76,12 @@ def shift_augment(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.
     """Random translation by up to `max_shift` pixels (zero padding), one shift per image."""
     n = x.shape[0]
     pad = F.pad(x, (max_shift,) * 4)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=g)
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=g)
-    rows = (dy[:, None] + torch.arange(28)[None]).view(n, 1, 28, 1).expand(n, 1, 28, 28 + 2 * max_shift)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=g).to(x.device)
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=g).to(x.device)
+    ar = torch.arange(28, device=x.device)
+    rows = (dy[:, None] + ar[None]).view(n, 1, 28, 1).expand(n, 1, 28, 28 + 2 * max_shift)
     out = pad.gather(2, rows)
-    cols = (dx[:, None] + torch.arange(28)[None]).view(n, 1, 1, 28).expand(n, 1, 28, 28)
+    cols = (dx[:, None] + ar[None]).view(n, 1, 1, 28).expand(n, 1, 28, 28)
     return out.gather(3, cols)
 
 
@@ -112,10 +121,10 @@ def train_vae(args, data: Dataset, x: torch.Tensor):
     latent = args.latent_dim or 16
     arch = dict(latent_dim=latent, channels=args.channels or 32, hidden=args.hidden,
                 activation=args.activation)
-    net = ConvVAE(**arch)
+    net = ConvVAE(**arch).to(args.device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr or 1e-3)
     rng = np.random.default_rng(args.seed)
-    xt = torch.as_tensor(to_float(data.test_x[:2000]))
+    xt = torch.as_tensor(to_float(data.test_x[:2000])).to(args.device)
     run = Run(args, -(-len(x) // args.batch_size))
     done = False
     for epoch in range(1, args.epochs + 1):
@@ -134,19 +143,19 @@ def train_vae(args, data: Dataset, x: torch.Tensor):
             if (done := run.step(loss=loss.item(), rec=rec.item(), kl=kl.item())):
                 break
         net.eval()
-        test = vae_losses(net, xt, beta=1.0, generator=torch.Generator().manual_seed(0))
+        test = vae_losses(net, xt, beta=1.0, generator=torch.Generator(args.device).manual_seed(0))
         run.epoch(epoch, train_loss=tot / n, test_neg_elbo=test["loss"].mean(), test_kl=test["kl"].mean())
         if done:
             break
-    return {"vae": net}, {"vae": {"class": "ConvVAE", "args": arch}}, latent, run
+    return {"vae": net.cpu()}, {"vae": {"class": "ConvVAE", "args": arch}}, latent, run
 
 
 def train_gan(args, data: Dataset, x: torch.Tensor):
     latent = args.latent_dim or 64
     c = args.channels or 64
     g_arch = dict(latent_dim=latent, channels=c, activation=args.activation)
-    d_arch = dict(channels=c)
-    G, D = Generator(**g_arch), Discriminator(**d_arch)
+    d_arch = dict(channels=c, minibatch_std=bool(args.minibatch_std))
+    G, D = Generator(**g_arch).to(args.device), Discriminator(**d_arch).to(args.device)
     for m in list(G.modules()) + list(D.modules()):          # DCGAN initialisation
         if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
             torch.nn.init.normal_(m.weight, 0.0, 0.02)
@@ -154,6 +163,10 @@ def train_gan(args, data: Dataset, x: torch.Tensor):
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
     rng = np.random.default_rng(args.seed)
+    g_aug = torch.Generator().manual_seed(args.seed)
+    # Small data: shift what D sees (real and fake alike, differentiably) so it cannot memorise.
+    aug = (lambda im: shift_augment(im, args.augment, g_aug)) if args.augment else (lambda im: im)
+    G_ema = copy.deepcopy(G).eval() if args.ema else None
     run = Run(args, -(-len(x) // args.batch_size))
     done = False
     for epoch in range(1, args.epochs + 1):
@@ -161,17 +174,23 @@ def train_gan(args, data: Dataset, x: torch.Tensor):
         sums = np.zeros(4); n = 0
         for idx in batches(len(x), args.batch_size, rng):
             real = x[idx]
-            z = torch.randn(len(real), latent)
+            z = torch.randn(len(real), latent, device=args.device)
             fake = G(z)
             # discriminator: real -> 0.9 (one-sided label smoothing), fake -> 0
-            d_real, d_fake = D(real), D(fake.detach())
+            d_real, d_fake = D(aug(real)), D(aug(fake.detach()))
             loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9))
                       + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
             opt_d.zero_grad(set_to_none=True); loss_d.backward(); opt_d.step()
             # generator: non-saturating loss
-            d_gen = D(fake)
+            d_gen = D(aug(fake))
             loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
             opt_g.zero_grad(set_to_none=True); loss_g.backward(); opt_g.step()
+            if G_ema is not None:
+                with torch.no_grad():
+                    for pe, p in zip(G_ema.parameters(), G.parameters()):
+                        pe.lerp_(p, 1.0 - args.ema)
+                    for be, b in zip(G_ema.buffers(), G.buffers()):
+                        be.copy_(b)
             sums += [loss_d.item(), loss_g.item(), torch.sigmoid(d_real).mean().item(),
                      torch.sigmoid(d_fake).mean().item()]
             n += 1
@@ -181,7 +200,7 @@ def train_gan(args, data: Dataset, x: torch.Tensor):
         run.epoch(epoch, loss_d=s[0], loss_g=s[1], d_real=s[2], d_fake=s[3])
         if done:
             break
-    modules = {"generator": G.eval(), "discriminator": D.eval()}
+    modules = {"generator": (G_ema if G_ema is not None else G).eval().cpu(), "discriminator": D.eval().cpu()}
     arch = {"generator": {"class": "Generator", "args": g_arch},
             "discriminator": {"class": "Discriminator", "args": d_arch}}
     return modules, arch, latent, run
@@ -252,6 +271,12 @@ def measure(kind: str, model: LatentModel, data: Dataset, classifier_name: str, 
     return gan_metrics(model, clf, to_float(data.train_x), test_x)
 
 
+def machine(device: str) -> str:
+    if device == "cpu":
+        return f"{platform.machine()} CPU"
+    return f"{torch.cuda.get_device_name(torch.device(device))} GPU"
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -268,10 +293,16 @@ def main(argv=None) -> int:
         print(f"error: {folder} exists (a shipped or earlier checkpoint); pass --force to overwrite it, "
               "or --name to write another", file=sys.stderr)
         return 2
+    if args.device != "cpu" and args.kind not in ("gan", "vae"):
+        print("error: --device applies to GAN and VAE training (a classifier takes minutes on the CPU)", file=sys.stderr)
+        return 2
+    if args.device != "cpu" and not torch.cuda.is_available():
+        print(f"error: --device {args.device} asked for, but torch sees no GPU here", file=sys.stderr)
+        return 2
     torch.manual_seed(args.seed)
     n = args.limit or len(data.train_x)
-    x = torch.as_tensor(to_float(data.train_x[:n]))
-    y = torch.as_tensor(data.train_y[:n])
+    x = torch.as_tensor(to_float(data.train_x[:n])).to(args.device)
+    y = torch.as_tensor(data.train_y[:n]).to(args.device)
     if args.kind == "vae":
         modules, arch, latent, run = train_vae(args, data, x)
     elif args.kind == "gan":
@@ -295,8 +326,11 @@ def main(argv=None) -> int:
             batch_size=args.batch_size, epochs=args.epochs, steps=run.steps,
             activation=args.activation, beta=args.beta if args.kind == "vae" else None,
             seed=args.seed, seconds=seconds, threads=torch.get_num_threads(),
-            machine=f"{platform.machine()} CPU", torch=torch.__version__,
-            augmentation="random shifts of up to 2 px" if args.kind == "classifier" else None,
+            machine=machine(args.device), torch=torch.__version__,
+            augmentation=("random shifts of up to 2 px" if args.kind == "classifier" else
+                          f"real and fake shifted by up to {args.augment} px before D" if args.kind == "gan"
+                          and args.augment else None),
+            generator_ema=args.ema if args.kind == "gan" else None,
             history=run.history,
         ),
         metrics=dict(metrics, measured_on=f"{data.name} held-out split ({len(data.test_x)} images)"),
