@@ -26,7 +26,7 @@ from .projection import KNNInverse, Progress, make
 MAP_VERSION = 1
 GAN_POINTS = 3000
 GAN_SEED = 0
-SHIPPED_MAPS = Path(__file__).resolve().parent.parent / "checkpoints" / "maps"
+SHIPPED_MAPS = Path(__file__).resolve().parent.parent / "checkpoints" / "maps"   # models.MAPS_DIR
 USER_MAPS = Path(os.environ.get("LATENT_PLAYGROUND_CACHE",
                                 Path.home() / ".cache" / "latent-playground")) / "maps"
 
@@ -44,6 +44,7 @@ class LatentMap:
     projection: object
     embed: Callable[[np.ndarray], np.ndarray] | None = None   # latent codes -> projected space
     from_cache: bool = False
+    cache_name: str = ""                                        # file name of its cache entry
     inverse_: KNNInverse = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -195,4 +196,4 @@ def build_map(model, method: str, reference: tuple[np.ndarray, np.ndarray] | Non
     say(1.0, "Map ready")
     return LatentMap(model.name, method, z.astype(np.float32), np.asarray(space, np.float32),
                      y.astype(np.float32), np.asarray(labels, np.int64), source, images, proj, embed,
-                     from_cache=cached is not None)
+                     from_cache=cached is not None, cache_name=fname)

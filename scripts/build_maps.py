@@ -27,8 +27,7 @@ def main() -> int:
         for method in methods_for(m.latent_dim):
             t = time.perf_counter()
             lmap = build_map(m, method, ref, clf, cache_dirs=[SHIPPED_MAPS], write_dir=SHIPPED_MAPS)
-            keep |= {p.name for p in SHIPPED_MAPS.glob(f"{l.name}-{method}-*.npz")
-                     if p.stat().st_mtime >= t - 1 or lmap.from_cache}
+            keep.add(lmap.cache_name)
             print(f"{l.name:24s} {method:7s} {time.perf_counter() - t:6.1f} s  "
                   f"10-NN class agreement {knn_agreement(lmap.y, lmap.labels):.3f}"
                   f"{'  (cached)' if lmap.from_cache else ''}")
