@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, load_modules, read_card
+from .checkpoint import CheckpointError, check_weights_file, load_modules, read_card
 from .latent_model import LatentModel
 
 torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
@@ -22,8 +22,11 @@ torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
 CHECKPOINTS = Path(os.environ.get("LATENT_PLAYGROUND_CHECKPOINTS",
                                   Path(__file__).resolve().parent.parent / "checkpoints"))
 REFERENCE_DIR = "reference"
+MAPS_DIR = "maps"                      # projections shipped for the app (playground.latent_map)
+NOT_CHECKPOINTS = {REFERENCE_DIR, MAPS_DIR}
 
-__all__ = ["available", "load", "reference", "Listing", "LatentModel", "CheckpointError", "CHECKPOINTS"]
+__all__ = ["available", "load", "reference", "Listing", "LatentModel", "CheckpointError", "CHECKPOINTS",
+           "REFERENCE_DIR", "MAPS_DIR", "NOT_CHECKPOINTS"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,11 @@ def available(root: os.PathLike | str | None = None) -> list[Listing]:
     if not root.is_dir():
         return out
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                         and p.name != REFERENCE_DIR):
+                         and p.name not in NOT_CHECKPOINTS):
         try:
-            out.append(Listing(folder.name, folder, read_card(folder), None))
+            card = read_card(folder)
+            check_weights_file(folder, card)
+            out.append(Listing(folder.name, folder, card, None))
         except CheckpointError as e:
             out.append(Listing(folder.name, folder, None, str(e)))
     return out

@@ -89,8 +89,8 @@ def read_card(folder: Path) -> dict:
     return card
 
 
-def load_modules(folder: Path, card: dict) -> dict[str, torch.nn.Module]:
-    """Verify the weights against the card and build every module in eval mode."""
+def check_weights_file(folder: Path, card: dict) -> Path:
+    """The cheap checks (exists, size as the card says), fit for listing many checkpoints."""
     wpath = Path(folder) / WEIGHTS_FILE
     if not wpath.is_file():
         raise CheckpointError(wpath, "weights file is missing")
@@ -98,6 +98,12 @@ def load_modules(folder: Path, card: dict) -> dict[str, torch.nn.Module]:
     if "bytes" in card["weights"] and size != card["weights"]["bytes"]:
         raise CheckpointError(wpath, f"file is {size} bytes but the card says {card['weights']['bytes']}: "
                                      "truncated or replaced")
+    return wpath
+
+
+def load_modules(folder: Path, card: dict) -> dict[str, torch.nn.Module]:
+    """Verify the weights against the card and build every module in eval mode."""
+    wpath = check_weights_file(folder, card)
     digest = sha256_file(wpath)
     if digest != card["weights"]["sha256"]:
         raise CheckpointError(wpath, f"sha256 is {digest[:12]}… but the card says "

@@ -10,6 +10,8 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+import models  # noqa: E402
+
 st.set_page_config(page_title="Latent Playground", page_icon=":material/explore:", layout="wide")
 
 from playground import session  # noqa: E402
@@ -38,13 +40,18 @@ with st.sidebar:
                      on_change=lambda: ss.update(sel=[]),
                      help="Every checkpoint in checkpoints/: VAEs (encoder + decoder) and GANs "
                           "(generator + discriminator), for MNIST digits and Fashion-MNIST.")
-        methods = session.current_methods()
-        if ss.get("proj") not in methods:
+        try:
+            methods = session.current_methods()
+        except models.CheckpointError as e:       # passed the cheap listing checks, failed loading
+            st.error(f"**{ss.model}** cannot be loaded: {e}")
+            methods = []
+        if methods and ss.get("proj") not in methods:
             ss.proj = methods[0]
-        st.radio("Projection to 2-D", methods, key="proj", format_func=session.method_label,
-                 help="PCA: linear, exactly invertible. t-SNE: keeps neighbourhoods, so clusters "
-                      "show; its inverse is learned from nearest neighbours. A 2-D latent space "
-                      "needs no projection.")
+        if methods:
+            st.radio("Projection to 2-D", methods, key="proj", format_func=session.method_label,
+                     help="PCA: linear, exactly invertible. t-SNE: keeps neighbourhoods, so clusters "
+                          "show; its inverse is learned from nearest neighbours. A 2-D latent space "
+                          "needs no projection.")
     if broken:
         with st.expander(f":material/warning: {len(broken)} checkpoint(s) could not be loaded"):
             for l in broken:

@@ -20,6 +20,8 @@ c3.metric("Training time", f"{tr['seconds'] / 60:.1f} min", help=f"{tr.get('mach
           f"{tr.get('threads', '?')} threads, torch {tr.get('torch', '?')}")
 c4.metric("Trained on", f"{card['dataset']['n_train']:,} images")
 st.caption(f"Data: {card['dataset']['source']} — license {card['dataset']['license']}.")
+if card.get("notes"):
+    st.info(card["notes"], icon=":material/info:")
 
 left, right = st.columns(2)
 with left:
