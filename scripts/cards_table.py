@@ -16,7 +16,8 @@ def row(card: dict) -> str:
     ds = card["dataset"]["name"]
     what = {"vae": f"conv VAE, z={card['latent_dim']}, β={tr.get('beta')}",
             "gan": f"DCGAN, z={card['latent_dim']}", "classifier": "small CNN"}[kind]
-    what += f"; {tr['epochs']} epochs, {tr['seconds'] / 60:.1f} min"
+    where = "GPU" if "GPU" in str(tr.get("machine")) else "CPU"
+    what += f"; {tr['epochs']} epochs, {tr['seconds'] / 60:.1f} min on the {where}"
     if kind == "classifier":
         figs = f"accuracy {m['test_accuracy']:.2%}"
     elif kind == "vae":

@@ -27,7 +27,8 @@ left, right = st.columns(2)
 with left:
     st.subheader("Hyperparameters")
     rows = {k: tr[k] for k in ("optimizer", "lr", "batch_size", "epochs", "steps", "activation",
-                               "beta", "seed") if tr.get(k) is not None}
+                               "beta", "augmentation", "generator_ema", "seed", "machine")
+            if tr.get(k) is not None}
     arch = {f"{mod}: {spec['class']}": ", ".join(f"{k}={v}" for k, v in spec["args"].items())
             for mod, spec in card["architecture"].items()}
     st.table({"setting": list(rows) + list(arch), "value": [str(v) for v in rows.values()] + list(arch.values())})
