@@ -15,6 +15,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, label_source: str,
                selected=(), path: np.ndarray | None = None, atlas: np.ndarray | None = None,
+               marks: tuple[np.ndarray, list[str]] | None = None,
                extent: np.ndarray | None = None, axis_titles=("dim 1", "dim 2"),
                height: int = 560, marker_size: int = 5) -> go.Figure:
     """Scatter of the map (WebGL), one trace per class so the legend toggles classes.
@@ -45,6 +46,12 @@ def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, lab
         fig.add_trace(go.Scatter(x=path[[0, -1], 0], y=path[[0, -1], 1], mode="markers+text",
                                  text=["A", "B"], textposition="top center", showlegend=False,
                                  marker=dict(size=12, color="black"), hoverinfo="skip"))
+    if marks is not None and len(marks[0]):
+        pts, names = marks
+        fig.add_trace(go.Scatter(
+            x=pts[:, 0], y=pts[:, 1], mode="markers+text", name="your images", text=list(names),
+            textposition="top center", hovertemplate="%{text}<extra></extra>",
+            marker=dict(symbol="star", size=17, color="gold", line=dict(color="black", width=1.5))))
     if atlas is not None and extent is not None:
         (x0, x1), (y0, y1) = extent
         fig.add_layout_image(dict(

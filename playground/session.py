@@ -92,6 +92,48 @@ def latent_map(name: str, method: str) -> LatentMap:
     return _MAPS.get((name, m.card["weights"]["sha256"], method), build)
 
 
+@st.cache_data(show_spinner="Measuring how well the model reproduces reference images (once per model)…",
+               max_entries=32)
+def reference_errors(name: str):
+    """Per-image reproduction error of the reference set: a VAE's on all of it; a GAN's from the
+    inversions shipped in checkpoints/maps, or (a GAN without them) a few inverted now."""
+    import numpy as np
+
+    from playground.latent_map import SHIPPED_MAPS
+    from playground.uploads import GAN_LIVE_IMAGES, errors_file, reference_errors as errors
+
+    m = load_model(name)
+    if m.kind == "gan":
+        path = SHIPPED_MAPS / errors_file(m)
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as f:
+                    return f["errors"]
+            except (OSError, ValueError, KeyError):
+                pass                                   # unreadable: measure a few instead
+        return errors(m, reference(m.dataset)[0], n=GAN_LIVE_IMAGES)
+    return errors(m, reference(m.dataset)[0])
+
+
+def _classifier_for(m: models.LatentModel) -> models.LatentModel:
+    return load_model(m.card.get("classifier") or f"{m.dataset}-classifier")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def reference_space(name: str):
+    """Reference images, the space their neighbours are found in (VAE: z; GAN: classifier
+    features), and their labels."""
+    m = load_model(name)
+    images, labels = reference(m.dataset)
+    x = images[:, None].astype("float32") / 255
+    space = m.encode(x) if m.kind == "vae" else _classifier_for(m).features(x)
+    return images, space, labels
+
+
+def classifier_features(name: str, images):
+    return _classifier_for(load_model(name)).features(images.reshape(-1, 1, 28, 28))
+
+
 # ---- state in the URL ---------------------------------------------------------------------------
 
 def generative_names() -> list[str]:

@@ -8,11 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import models  # noqa: E402
 from playground.latent_map import SHIPPED_MAPS, build_map, knn_agreement, methods_for  # noqa: E402
+from playground.uploads import errors_file, reference_errors  # noqa: E402
 
 
 def main() -> int:
@@ -31,6 +34,15 @@ def main() -> int:
             print(f"{l.name:24s} {method:7s} {time.perf_counter() - t:6.1f} s  "
                   f"10-NN class agreement {knn_agreement(lmap.y, lmap.labels):.3f}"
                   f"{'  (cached)' if lmap.from_cache else ''}")
+        if m.kind == "gan":                 # reference errors for the upload page's anomaly percentile
+            name = errors_file(m)
+            keep.add(name)
+            if not (SHIPPED_MAPS / name).is_file():
+                t = time.perf_counter()
+                err = reference_errors(m, models.reference(m.dataset)[0])
+                np.savez_compressed(SHIPPED_MAPS / name, errors=err)
+                print(f"{l.name:24s} inverted {len(err)} reference images in {time.perf_counter() - t:.1f} s, "
+                      f"MSE median {np.median(err):.4f}")
     stale = [p for p in SHIPPED_MAPS.glob("*.npz") if p.name not in keep]
     for p in stale:
         p.unlink()

@@ -39,3 +39,33 @@ def test_app_loads_switches_model_and_shows_no_exception(page, app_url):
     page.wait_for_selector("text=frames, spherical interpolation", timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     page.screenshot(path=str(ARTIFACTS / "browser-interpolate.png"), full_page=True)
+
+
+def test_drawing_a_digit_encodes_it(page, app_url):
+    page.goto(app_url + "/upload?model=mnist-vae&proj=pca")
+    canvas = page.locator("canvas[aria-label='drawing pad']")
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    # a "7": a bar across the top, then a stroke down to the bottom left
+    page.mouse.move(x0 + 0.25 * w, y0 + 0.2 * h)
+    page.mouse.down()
+    for t in range(1, 11):
+        page.mouse.move(x0 + (0.25 + 0.5 * t / 10) * w, y0 + 0.2 * h)
+    for t in range(1, 16):
+        page.mouse.move(x0 + (0.75 - 0.3 * t / 15) * w, y0 + (0.2 + 0.65 * t / 15) * h)
+    page.mouse.up()
+    page.wait_for_selector("text=your drawing", timeout=60_000)
+    page.wait_for_selector("text=Pixel MSE", timeout=60_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=str(ARTIFACTS / "browser-drawpad.png"), full_page=True)
+    assert canvas.is_visible()                                   # the pad and the drawing stay
+    lit = page.evaluate("""() => { const c = document.querySelector('canvas[aria-label="drawing pad"]')
+        || [...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)
+              .map(r => r.querySelector('canvas[aria-label="drawing pad"]')).find(Boolean);
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }""")
+    assert lit > 500, lit
+    captions = page.locator("[data-testid='stImage']").all_inner_texts()
+    assert any("Nearest reference images" in c for c in captions), captions

@@ -16,7 +16,10 @@ lmap = session.latent_map(ss.model, ss.proj)
 n_points = len(lmap.z)
 
 c1, c2, c3 = st.columns([2, 2, 3])
-source = c1.radio("Ends", ["Two points on the map", "Random codes from the prior"], key="interp_source")
+uploaded = ss.get("uploaded_codes", {}) if ss.get("uploaded_model") == ss.model else {}
+sources = ["Two points on the map", "Random codes from the prior"] + (["Your uploaded images"] if uploaded else [])
+source = c1.radio("Ends", sources, key="interp_source",
+                  help="Upload pictures on the **Encode your images** page to use them here.")
 frames = c2.slider("Frames", 2, 64, 10, key="interp_frames")
 method = c3.radio("Method", ["spherical", "linear"], horizontal=True, key="interp_method",
                   help="Linear: straight line between the codes. Spherical (slerp): the angle moves "
@@ -33,9 +36,16 @@ if source.startswith("Two"):
     st.caption(f"Start #{ia} ({m.class_names[lmap.labels[int(ia)]]}) → end #{ib} "
                f"({m.class_names[lmap.labels[int(ib)]]}). Select points on the Latent map page to "
                "pick them there; the first two selected become the ends.")
-else:
+elif source.startswith("Random"):
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="interp_seed")
     za, zb = m.sample(2, seed=int(seed))
+else:
+    names = list(uploaded)
+    a1, a2 = st.columns(2)
+    na = a1.selectbox("Start: uploaded image", names, index=0, key="interp_up_a")
+    nb = a2.selectbox("End: uploaded image", names, index=min(1, len(names) - 1), key="interp_up_b")
+    za, zb = uploaded[na], uploaded[nb]
+    st.caption("The codes the model found for your pictures (a GAN's by inversion).")
 
 path = interpolate(za, zb, frames, method)
 decoded = m.decode(path)
