@@ -95,3 +95,17 @@ def test_upload_page_inverts_for_a_gan():
     captions = " ".join(c.value for c in at.caption)
     assert "random starts" in captions
     assert at.metric[0].label == "Pixel MSE" and float(at.metric[0].value) < 0.1
+
+
+def test_every_shipped_gan_ships_its_reference_inversion_errors():
+    """Else the upload page would invert reference images at run time (scripts/build_maps.py)."""
+    from conftest import GENERATIVE
+    from playground.latent_map import SHIPPED_MAPS
+    from playground.uploads import GAN_REFERENCE_IMAGES, errors_file
+
+    gans = [models.load(n) for n in GENERATIVE if models.load(n).kind == "gan"]
+    assert gans
+    for g in gans:
+        with np.load(SHIPPED_MAPS / errors_file(g), allow_pickle=False) as f:
+            err = f["errors"]
+        assert err.shape == (GAN_REFERENCE_IMAGES,) and (err > 0).all() and (err < 0.1).all()
