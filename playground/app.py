@@ -21,6 +21,7 @@ ss = st.session_state
 
 PAGES = [
     st.Page("views/map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
+    st.Page("views/drag.py", title="Drag through latent space", url_path="drag", icon=":material/pan_tool:"),
     st.Page("views/interpolate.py", title="Interpolate", url_path="interpolate", icon=":material/animation:"),
     st.Page("views/upload.py", title="Encode your images", url_path="upload", icon=":material/upload:"),
     st.Page("views/sample.py", title="Sample the prior", url_path="sample", icon=":material/casino:"),

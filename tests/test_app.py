@@ -14,7 +14,7 @@ from playground.latent_map import methods_for
 from conftest import GENERATIVE, ROOT
 
 APP = str(ROOT / "playground" / "app.py")
-PAGES = ["views/map.py", "views/interpolate.py", "views/upload.py", "views/sample.py", "views/model.py"]
+PAGES = ["views/map.py", "views/drag.py", "views/interpolate.py", "views/upload.py", "views/sample.py", "views/model.py"]
 
 
 def run_app(**query) -> AppTest:

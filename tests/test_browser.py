@@ -69,3 +69,43 @@ def test_drawing_a_digit_encodes_it(page, app_url):
     assert lit > 500, lit
     captions = page.locator("[data-testid='stImage']").all_inner_texts()
     assert any("Nearest reference images" in c for c in captions), captions
+
+
+DRAG_STATS = """() => { const s = window.__latentDrag; const l = [...s.lat].sort((a, b) => a - b);
+    const ts = s.stamps; return { moves: s.moves, updates: s.updates, cells: new Set(s.cells).size,
+    p95: l[Math.floor(l.length * 0.95)], span: ts[ts.length - 1] - ts[0] }; }"""
+
+
+def drag_across(page, canvas, steps=40):
+    box = canvas.bounding_box()
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x0 + 0.15 * w, y0 + 0.2 * h)
+    page.mouse.down()
+    for i in range(steps):
+        t = i / (steps - 1)
+        page.mouse.move(x0 + (0.15 + 0.7 * t) * w, y0 + (0.2 + 0.6 * t) * h)
+    page.mouse.up()
+
+
+def test_dragging_the_cursor_updates_the_decoded_image(page, app_url):
+    page.goto(app_url + "/drag?model=fashion-mnist-gan&proj=tsne")
+    canvas = page.locator("canvas.map")
+    canvas.wait_for(timeout=90_000)
+    wait_idle(page)
+    exact = page.locator("[data-testid='stImage'] img").first
+    before = exact.get_attribute("src")
+    drag_across(page, canvas)
+    stats = page.evaluate(DRAG_STATS)
+    assert stats["updates"] >= 30 and stats["cells"] >= 10, stats      # the preview followed the pointer
+    page.wait_for_function("(b) => { const i = document.querySelector(\"[data-testid='stImage'] img\");"
+                           " return i && i.getAttribute('src') !== b; }", arg=before, timeout=30_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=str(ARTIFACTS / "browser-drag.png"), full_page=True)
+    # arrow keys nudge the cursor, and the release decodes again
+    before = exact.get_attribute("src")
+    canvas.focus()
+    page.keyboard.press("Shift+ArrowLeft")
+    page.wait_for_function("(b) => { const i = document.querySelector(\"[data-testid='stImage'] img\");"
+                           " return i && i.getAttribute('src') !== b; }", arg=before, timeout=30_000)
+    assert page.locator(EXCEPTION).count() == 0

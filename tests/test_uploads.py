@@ -79,8 +79,8 @@ def test_upload_page_reports_bad_files_and_encodes_the_good_ones():
     at.switch_page("views/interpolate.py").run()
     at.radio(key="interp_source").set_value("Your uploaded images").run()
     assert_clean(at, "interpolate uploads")
-    assert at.selectbox(key="interp_up_a").value == "seven.png"
-    assert at.selectbox(key="interp_up_b").value == "three.png"
+    assert at.selectbox(key="interp_uploaded image_a").value == "seven.png"
+    assert at.selectbox(key="interp_uploaded image_b").value == "three.png"
 
 
 def test_upload_page_inverts_for_a_gan():

@@ -17,7 +17,9 @@ n_points = len(lmap.z)
 
 c1, c2, c3 = st.columns([2, 2, 3])
 uploaded = ss.get("uploaded_codes", {}) if ss.get("uploaded_model") == ss.model else {}
-sources = ["Two points on the map", "Random codes from the prior"] + (["Your uploaded images"] if uploaded else [])
+pinned = ss.get("pinned_codes", {}) if ss.get("pinned_model") == ss.model else {}
+sources = (["Two points on the map", "Random codes from the prior"] + (["Your uploaded images"] if uploaded else [])
+           + (["Pins from the drag page"] if len(pinned) >= 2 else []))
 source = c1.radio("Ends", sources, key="interp_source",
                   help="Upload pictures on the **Encode your images** page to use them here.")
 frames = c2.slider("Frames", 2, 64, 10, key="interp_frames")
@@ -40,12 +42,14 @@ elif source.startswith("Random"):
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="interp_seed")
     za, zb = m.sample(2, seed=int(seed))
 else:
-    names = list(uploaded)
+    codes, what = (uploaded, "uploaded image") if source.startswith("Your") else (pinned, "pin")
+    names = list(codes)
     a1, a2 = st.columns(2)
-    na = a1.selectbox("Start: uploaded image", names, index=0, key="interp_up_a")
-    nb = a2.selectbox("End: uploaded image", names, index=min(1, len(names) - 1), key="interp_up_b")
-    za, zb = uploaded[na], uploaded[nb]
-    st.caption("The codes the model found for your pictures (a GAN's by inversion).")
+    na = a1.selectbox(f"Start: {what}", names, index=0, key=f"interp_{what}_a")
+    nb = a2.selectbox(f"End: {what}", names, index=min(1, len(names) - 1), key=f"interp_{what}_b")
+    za, zb = codes[na], codes[nb]
+    st.caption("The codes the model found for your pictures (a GAN's by inversion)." if what != "pin"
+               else "Codes you pinned while dragging.")
 
 path = interpolate(za, zb, frames, method)
 decoded = m.decode(path)

@@ -1,0 +1,95 @@
+"""Dragging through latent space: browser-side update rate and latency, server-side work per step.
+
+    python bench/drag_speed.py            # starts the app on a free port, drives Debian's chromium
+In the browser (headless Chromium, Playwright): drags the cursor across the map in 60 pointer moves
+and reads the component's own counters: preview updates per second while dragging, and the time from
+each pointer event to the frame that shows its image (p50, p95). On the server: the learned or exact
+inverse + decode + PNG encode of one cursor position (what a release costs), best of 50.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from _common import best_of, models
+from playground.imaging import png_bytes, tile, upscale
+from playground.latent_map import build_map
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = [("mnist-vae", "tsne"), ("mnist-vae", "pca"), ("fashion-mnist-gan", "tsne")]
+
+
+def server_step():
+    print("Server work per drag step (inverse + decode + PNG), best of 50:")
+    for name, method in CASES:
+        m = models.load(name)
+        ref = models.reference(m.dataset) if m.kind == "vae" else None
+        clf = models.load(m.card["classifier"]) if m.kind == "gan" else None
+        lmap = build_map(m, method, ref, clf, write_dir=None)
+        pos = lmap.y[:1] + 0.37
+        base = lmap.z[:1]
+
+        def step():
+            z = lmap.to_latent(pos, base=base)
+            return png_bytes(upscale(tile(m.decode(z), 1), 5))
+        print(f"  {name:20s} {method:5s} {best_of(step, 50) * 1000:6.2f} ms")
+
+
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "playground" / "app.py"),
+                             "--server.headless", "true", "--server.port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        print("\nIn the browser (headless Chromium), a drag of 60 pointer moves:")
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
+            for name, method in CASES:
+                page = b.new_page(viewport={"width": 1440, "height": 1100})
+                page.goto(f"{url}/drag?model={name}&proj={method}")
+                canvas = page.locator("canvas.map")
+                canvas.wait_for(timeout=120_000)
+                page.wait_for_timeout(2500)
+                box = canvas.bounding_box()
+                x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+                page.mouse.move(x0 + 0.1 * w, y0 + 0.1 * h)
+                page.mouse.down()
+                for i in range(60):
+                    t = i / 59
+                    page.mouse.move(x0 + (0.1 + 0.8 * t) * w, y0 + (0.1 + 0.8 * t) * h)
+                    page.wait_for_timeout(16)                  # a hand moves at about 60 events a second
+                page.mouse.up()
+                s = page.evaluate("""() => { const s = window.__latentDrag; const ts = s.stamps;
+                    return { updates: s.updates, lat: s.lat, span: ts[ts.length - 1] - ts[0],
+                             cells: new Set(s.cells).size }; }""")
+                lat = np.array(s["lat"])
+                print(f"  {name:20s} {method:5s} {s['updates'] / (s['span'] / 1000):6.1f} updates/s   "
+                      f"pointer -> frame p50 {np.percentile(lat, 50):5.1f} ms, p95 {np.percentile(lat, 95):5.1f} ms"
+                      f"   ({s['cells']} distinct previews)")
+                page.close()
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    server_step()
+    browser()

@@ -1,0 +1,77 @@
+"""Steering a latent code: directions to move along and the cursor's coordinates on them (pure numpy).
+
+A direction is a vector u in latent space with an origin o; the coordinate of a code z along it is
+c = (z - o) . u / |u|^2, and setting it to c' moves z by (c' - c) u. So a slider always shows where
+the cursor is, and moving the slider moves only that coordinate.
+
+- `axis_directions`: one per latent dimension (for small latents);
+- `principal_directions`: the principal axes of a set of codes (GANSpace-style), origin their mean,
+  scaled to one standard deviation, so a coordinate of +/-2 is two standard deviations;
+- `class_direction`: from one class's mean code to another's (0 at the first mean, 1 at the second).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Direction:
+    name: str
+    u: np.ndarray          # (d,)
+    origin: np.ndarray     # (d,)
+
+    def coordinate(self, z: np.ndarray) -> float:
+        return float((np.asarray(z, np.float64) - self.origin) @ self.u / (self.u @ self.u))
+
+    def set(self, z: np.ndarray, c: float) -> np.ndarray:
+        """z moved along this direction so that its coordinate becomes `c`."""
+        z = np.asarray(z, np.float64)
+        return (z + (c - self.coordinate(z)) * self.u).astype(np.float32)
+
+
+def axis_directions(d: int) -> list[Direction]:
+    eye = np.eye(d)
+    return [Direction(f"z{i + 1}", eye[i], np.zeros(d)) for i in range(d)]
+
+
+def principal_directions(z: np.ndarray, k: int = 5) -> list[Direction]:
+    z = np.asarray(z, np.float64)
+    mean = z.mean(0)
+    _, s, vt = np.linalg.svd(z - mean, full_matrices=False)
+    sd = s / np.sqrt(max(len(z) - 1, 1))
+    share = s ** 2 / (s ** 2).sum()
+    return [Direction(f"PC {i + 1} ({share[i]:.0%} of variance)", vt[i] * sd[i], mean)
+            for i in range(min(k, len(sd)))]
+
+
+def class_direction(z: np.ndarray, labels: np.ndarray, a: int, b: int, names=None) -> Direction:
+    z = np.asarray(z, np.float64)
+    ma, mb = z[labels == a].mean(0), z[labels == b].mean(0)
+    if np.allclose(ma, mb):
+        raise ValueError("the two classes have the same mean code")
+    na, nb = (names[a], names[b]) if names else (str(a), str(b))
+    return Direction(f"{na} → {nb}", mb - ma, ma)
+
+
+def prior_shell(z: np.ndarray) -> float:
+    """|z| / sqrt(d): about 1 for codes a standard Gaussian prior would draw."""
+    z = np.asarray(z, np.float64)
+    return float(np.linalg.norm(z) / np.sqrt(z.shape[-1]))
+
+
+def data_distance(z: np.ndarray, codes: np.ndarray, typical: float) -> float:
+    """Distance from z to its nearest code, in units of the codes' median nearest-neighbour distance."""
+    d = np.sqrt(((np.asarray(codes, np.float64) - np.asarray(z, np.float64)) ** 2).sum(1)).min()
+    return float(d / typical) if typical > 0 else float("inf")
+
+
+def typical_nn_distance(codes: np.ndarray, sample: int = 500, seed: int = 0) -> float:
+    """Median distance from a code to its nearest other code (on a sample, for speed)."""
+    codes = np.asarray(codes, np.float64)
+    idx = np.random.default_rng(seed).permutation(len(codes))[:sample]
+    q = codes[idx]
+    d2 = (q ** 2).sum(1)[:, None] - 2 * q @ codes.T + (codes ** 2).sum(1)[None]
+    d2[np.arange(len(idx)), idx] = np.inf
+    return float(np.median(np.sqrt(np.maximum(d2.min(1), 0))))
