@@ -119,3 +119,20 @@ def test_sliders_and_cursor_stay_in_sync_on_the_drag_page():
     assert_clean(at, "class slider")
     d = class_direction(lmap.z, lmap.labels, 0, 1)
     assert d.coordinate(np.array(at.session_state.drag_z)) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_pins_collect_codes_and_feed_the_interpolation_page():
+    from test_app import assert_clean, run_app
+
+    at = run_app(model="mnist-gan", proj="tsne")
+    at.switch_page("views/drag.py").run()
+    at.button(key="drag_pin").click().run()
+    at.slider(key="drag_pc_0_mnist-gan-tsne").set_value(2.0).run()
+    at.button(key="drag_pin").click().run()
+    assert_clean(at, "pins")
+    pins = at.session_state.drag_pins
+    assert len(pins) == 2 and not np.allclose(pins[0]["z"], pins[1]["z"])
+    assert any("last pin" in c for el in at.image for c in el.captions)
+    at.switch_page("views/interpolate.py").run()
+    at.radio(key="interp_source").set_value("Pins from the drag page").run()
+    assert_clean(at, "interpolate pins")

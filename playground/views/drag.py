@@ -110,12 +110,17 @@ def steer():
         st.caption(f"Map → latent: {how}.")
     with c3:
         b1, b2 = st.columns(2)
-        if b1.button("Drop a pin here", icon=":material/push_pin:", key="drag_pin"):
-            ss.drag_pins = ss.drag_pins + [dict(z=z.copy(), uv=tuple(ss.drag_uv))]
-            st.rerun(scope="fragment")
-        if b2.button("Clear pins", key="drag_clear", disabled=not ss.drag_pins):
-            ss.drag_pins = []
-            st.rerun(scope="fragment")
+        b1.button("Drop a pin here", icon=":material/push_pin:", key="drag_pin", on_click=lambda: ss.update(
+            drag_pins=ss.drag_pins + [dict(z=ss.drag_z.copy(), uv=tuple(ss.drag_uv))]))
+        b2.button("Clear pins", key="drag_clear", disabled=not ss.drag_pins,
+                  on_click=lambda: ss.update(drag_pins=[]))
+        uploaded = ss.get("uploaded_codes", {}) if ss.get("uploaded_model") == ss.model else {}
+        if uploaded:
+            u1, u2 = st.columns([3, 2])
+            pick = u1.selectbox("Your uploaded images", list(uploaded), key="drag_upload",
+                                label_visibility="collapsed")
+            u2.button("Start here", key="drag_start_upload", help="Move the cursor to the code found "
+                      "for this uploaded picture.", on_click=lambda: move_to_z(uploaded[ss.drag_upload]))
         if len(ss.drag_pins) >= 2:
             za, zb = ss.drag_pins[-2]["z"], ss.drag_pins[-1]["z"]
             st.image(upscale(tile(m.decode(slerp(za, zb, 8)), 8), 2),
