@@ -25,6 +25,7 @@ HTML = """
   <div class="side">
     <canvas class="preview" width="168" height="168" aria-label="decoded image under the cursor"></canvas>
     <div class="where"></div>
+    <div class="legend"></div>
     <div class="hint">Drag anywhere, also between clusters. Arrow keys nudge (Shift: more).
     The preview blends pre-decoded images; releasing decodes the exact point.</div>
   </div>
@@ -40,6 +41,10 @@ canvas.preview { background: #000; border-radius: var(--st-base-radius); image-r
 .side { width: 190px; }
 .where { margin-top: .5rem; font-size: .9rem; color: var(--st-text-color); }
 .where b { font-weight: 600; }
+.legend { margin-top: .5rem; font-size: .8rem; color: var(--st-text-color); display: grid;
+          grid-template-columns: 1fr 1fr; gap: .1rem .6rem; }
+.legend i { display: inline-block; width: .7rem; height: .7rem; border-radius: 50%; margin-right: .3rem;
+            vertical-align: -1px; }
 .hint { margin-top: .5rem; font-size: .8rem; color: var(--st-text-color); opacity: .65; }
 """
 
@@ -144,6 +149,16 @@ export default function({ parentElement, data, setStateValue }) {
     });
     map.addEventListener('keyup', (e) => { if (e.key.startsWith('Arrow')) send(); });
   }
+  const legend = root.querySelector('.legend');
+  const key = JSON.stringify([data.names, data.label_source]);
+  if (legend.dataset.key !== key) {                        // class colours, as on the other maps
+    legend.dataset.key = key; legend.replaceChildren();
+    const title = document.createElement('div'); title.style.gridColumn = '1 / -1';
+    title.textContent = data.label_source; title.style.opacity = '.7'; legend.appendChild(title);
+    data.names.forEach((name, c) => { const row = document.createElement('div');
+      const dot = document.createElement('i'); dot.style.background = data.colors[c % data.colors.length];
+      row.appendChild(dot); row.appendChild(document.createTextNode(name)); legend.appendChild(row); });
+  }
   if (!S.dragging) S.cursor = data.cursor.slice();
   if (S.spriteSrc !== data.atlas) {
     S.spriteSrc = data.atlas;
@@ -175,12 +190,13 @@ def sprite_url(atlas_image: np.ndarray) -> str:
 
 
 def dragmap(key: str, *, points_uv: np.ndarray, labels: np.ndarray, sprite: str, n: int,
-            cursor_uv, typical: float, show_atlas: bool, pins_uv=()):
+            cursor_uv, typical: float, show_atlas: bool, pins_uv=(), names=(), label_source: str = ""):
     """Mount the drag map; returns the last released cursor position (u, v) or None."""
     data = dict(points=np.round(np.asarray(points_uv, np.float64).ravel(), 4).tolist(),
                 labels=np.asarray(labels).astype(int).tolist(), colors=PALETTE, atlas=sprite, n=int(n),
                 cell=28, cursor=[float(c) for c in np.clip(cursor_uv, 0, 1)], typical=float(typical),
-                show_atlas=bool(show_atlas), pins=[[float(a), float(b)] for a, b in pins_uv])
+                show_atlas=bool(show_atlas), pins=[[float(a), float(b)] for a, b in pins_uv],
+                names=[str(n_) for n_ in names], label_source=str(label_source))
     result = _component(key=key, data=data, on_cursor_change=lambda: None)
     cur = getattr(result, "cursor", None)
     if isinstance(cur, (list, tuple)) and len(cur) == 2 and all(isinstance(c, (int, float)) for c in cur):

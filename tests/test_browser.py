@@ -102,6 +102,7 @@ def test_dragging_the_cursor_updates_the_decoded_image(page, app_url):
     wait_idle(page)
     assert page.locator(EXCEPTION).count() == 0
     page.screenshot(path=str(ARTIFACTS / "browser-drag.png"), full_page=True)
+    assert page.locator(".dragmap .legend", has_text="Ankle boot").count() == 1    # colours explained
     # arrow keys nudge the cursor, and the release decodes again
     before = exact.get_attribute("src")
     canvas.focus()

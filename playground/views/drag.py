@@ -85,7 +85,7 @@ def steer():
                            help="The pre-decoded images the live preview blends, laid under the map.")
     dragmap(comp_key, points_uv=points_uv, labels=lmap.labels, sprite=sprite, n=N_ATLAS,
             cursor_uv=ss.drag_uv, typical=typical_uv, show_atlas=show_atlas,
-            pins_uv=[p["uv"] for p in ss.drag_pins])
+            pins_uv=[p["uv"] for p in ss.drag_pins], names=m.class_names, label_source=lmap.label_source)
 
     z = ss.drag_z
     exact = m.decode(z[None])
