@@ -21,16 +21,17 @@ comp_key = f"dragmap-{view}"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def geometry(view: str, _lmap, _m):
+def geometry(name: str, method: str, sha: str, _lmap, _m):
     """Atlas sprite, extent, normalised points, typical gaps (2-D and latent), steering directions."""
-    atlas_img, extent = session.atlas(ss.model, ss.proj, N_ATLAS, _lmap, _m)
+    atlas_img, extent = session.atlas(name, method, N_ATLAS, _lmap, _m)
     uv = normalise(_lmap.y, extent)
     dirs = principal_directions(_lmap.z, 5)
     return (sprite_url(atlas_img), extent, uv, typical_nn_distance(np.clip(uv, 0, 1)),
             typical_nn_distance(_lmap.z), dirs)
 
 
-sprite, extent, points_uv, typical_uv, typical_z, pcs = geometry(view, lmap, m)
+sprite, extent, points_uv, typical_uv, typical_z, pcs = geometry(ss.model, ss.proj, m.card["weights"]["sha256"],
+                                                                  lmap, m)
 
 if ss.get("_drag_view") != view:                        # a new model or projection: start afresh
     ss._drag_view = view
