@@ -17,15 +17,13 @@ import torch
 from .checkpoint import CheckpointError, check_weights_file, load_modules, read_card
 from .latent_model import LatentModel
 
-torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
-
 CHECKPOINTS = Path(os.environ.get("LATENT_PLAYGROUND_CHECKPOINTS",
                                   Path(__file__).resolve().parent.parent / "checkpoints"))
 REFERENCE_DIR = "reference"
 MAPS_DIR = "maps"                      # projections shipped for the app (playground.latent_map)
 NOT_CHECKPOINTS = {REFERENCE_DIR, MAPS_DIR}
 
-__all__ = ["available", "load", "reference", "Listing", "LatentModel", "CheckpointError", "CHECKPOINTS",
+__all__ = ["available", "load", "reference", "classifier_name", "limit_threads", "Listing", "LatentModel", "CheckpointError", "CHECKPOINTS",
            "REFERENCE_DIR", "MAPS_DIR", "NOT_CHECKPOINTS"]
 
 
@@ -68,6 +66,20 @@ def load(name: str, root: os.PathLike | str | None = None) -> LatentModel:
         raise CheckpointError(folder, f"no such checkpoint (available: {known})")
     card = read_card(folder)
     return LatentModel(name=name, card=card, modules=load_modules(folder, card))
+
+
+def classifier_name(card: dict) -> str:
+    """The checkpoint whose classifier judges a model's images: the card's own choice, else the
+    data set's (`<dataset>-classifier`). The one rule every page, script and metric uses."""
+    return card.get("classifier") or f"{card['dataset']['name']}-classifier"
+
+
+def limit_threads(n: int | None = None) -> int:
+    """Bound torch's intra-op threads (default: the machine's cores). Called by entry points (the
+    app, training, scripts), never as a side effect of importing `models`."""
+    n = max(1, min(n or os.cpu_count() or 1, os.cpu_count() or 1))
+    torch.set_num_threads(n)
+    return n
 
 
 def reference_path(dataset: str, root: os.PathLike | str | None = None) -> Path:

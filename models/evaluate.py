@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import CHECKPOINTS, load
+from . import CHECKPOINTS, classifier_name, load
 from .checkpoint import CheckpointError, update_card
 from .data import DataError, load_dataset
 from .train import measure
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
             print(f"error: {e}", file=sys.stderr)
             status = 2
             continue
-        metrics = measure(m.kind, m, data, m.card.get("classifier") or f"{m.dataset}-classifier", args.root)
+        metrics = measure(m.kind, m, data, classifier_name(m.card), args.root)
         card_metrics = m.card["metrics"]
         print(f"{name} ({m.kind}, {m.dataset}):")
         print(f"  {'metric':32s} {'measured':>12s} {'card':>12s}")

@@ -12,6 +12,8 @@ import streamlit as st  # noqa: E402
 
 import models  # noqa: E402
 
+models.limit_threads()
+
 st.set_page_config(page_title="Latent Playground", page_icon=":material/explore:", layout="wide")
 
 from playground import session  # noqa: E402

@@ -1,6 +1,7 @@
 """Images as bytes for the browser and for downloads. Pure numpy + Pillow."""
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -14,6 +15,11 @@ def to_uint8(images) -> np.ndarray:
         return a.reshape(len(a), *a.shape[-2:])
     a = a.reshape(len(a), *a.shape[-2:])
     return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_float(images) -> np.ndarray:
+    """uint8 images (any shape) -> float32 in [0, 1]; the one place this conversion lives."""
+    return np.asarray(images, np.uint8).astype(np.float32) / 255.0
 
 
 def tile(images, cols: int, pad: int = 1, background: int = 48) -> np.ndarray:
@@ -46,6 +52,11 @@ def png_bytes(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.asarray(image, np.uint8)).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """A uint8 image as a `data:image/png;base64,...` URL (for components and Plotly layout images)."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode()
 
 
 def gif_bytes(frames, scale: int = 4, ms_per_frame: int = 80, bounce: bool = True) -> bytes:

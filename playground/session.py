@@ -82,8 +82,7 @@ def latent_map(name: str, method: str) -> LatentMap:
         holder = st.empty()
         try:
             ref = reference(m.dataset) if m.kind == "vae" else None
-            clf = load_model(m.card.get("classifier") or f"{m.dataset}-classifier") \
-                if m.kind == "gan" else None
+            clf = classifier_for(m) if m.kind == "gan" else None
             return build_map(m, method, ref, clf,
                              progress=lambda f, t: holder.progress(min(max(f, 0.0), 1.0), text=t))
         finally:
@@ -115,8 +114,9 @@ def reference_errors(name: str):
     return errors(m, reference(m.dataset)[0])
 
 
-def _classifier_for(m: models.LatentModel) -> models.LatentModel:
-    return load_model(m.card.get("classifier") or f"{m.dataset}-classifier")
+def classifier_for(m: models.LatentModel) -> models.LatentModel:
+    """The classifier that judges `m`'s images (`models.classifier_name`); raises CheckpointError."""
+    return load_model(models.classifier_name(m.card))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -126,12 +126,12 @@ def reference_space(name: str):
     m = load_model(name)
     images, labels = reference(m.dataset)
     x = images[:, None].astype("float32") / 255
-    space = m.encode(x) if m.kind == "vae" else _classifier_for(m).features(x)
+    space = m.encode(x) if m.kind == "vae" else classifier_for(m).features(x)
     return images, space, labels
 
 
 def classifier_features(name: str, images):
-    return _classifier_for(load_model(name)).features(images.reshape(-1, 1, 28, 28))
+    return classifier_for(load_model(name)).features(images.reshape(-1, 1, 28, 28))
 
 
 # ---- state in the URL ---------------------------------------------------------------------------
