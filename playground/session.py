@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+import numpy as np
+
 import streamlit as st
 
 import models
@@ -225,3 +227,43 @@ def header(title: str, blurb: str) -> tuple:
         st.error(f"This checkpoint cannot be loaded: {e}")
         st.stop()
     return m
+
+
+# ---- values shared between pages (typed, bounded, per model) -------------------------------------
+
+MAX_UPLOADED_CODES = 32          # per session: codes of uploaded pictures kept for other pages
+MAX_PINS = 24                    # per session: pins dropped on the drag page
+
+
+def _model_key(name: str) -> tuple[str, str]:
+    """(name, weights sha256): codes found with one set of weights mean nothing to another."""
+    listing = {l.name: l for l in listings()}.get(name)
+    sha = listing.card["weights"]["sha256"] if listing is not None and listing.ok else ""
+    return name, sha
+
+
+def _bounded(codes: dict, limit: int) -> dict:
+    items = list(codes.items())[-limit:]
+    return {str(k): np.asarray(v, np.float32).copy() for k, v in items}
+
+
+def uploaded_codes(name: str) -> dict[str, "np.ndarray"]:
+    """Latent codes of the pictures uploaded for model `name` (newest last), by display name."""
+    store = st.session_state.get("_uploaded_codes")
+    return dict(store[1]) if store and store[0] == _model_key(name) else {}
+
+
+def remember_uploads(name: str, codes: dict) -> None:
+    """Keep the latest uploads' codes for other pages (at most MAX_UPLOADED_CODES)."""
+    st.session_state["_uploaded_codes"] = (_model_key(name), _bounded(codes, MAX_UPLOADED_CODES))
+
+
+def pinned_codes(name: str) -> dict[str, "np.ndarray"]:
+    """Codes of the pins dropped on the drag page for model `name`, as 'pin 1', 'pin 2', …"""
+    store = st.session_state.get("_pinned_codes")
+    return dict(store[1]) if store and store[0] == _model_key(name) else {}
+
+
+def remember_pins(name: str, codes: dict) -> None:
+    """Keep the drag page's pins for other pages (at most MAX_PINS, the newest)."""
+    st.session_state["_pinned_codes"] = (_model_key(name), _bounded(codes, MAX_PINS))

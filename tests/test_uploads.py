@@ -86,7 +86,7 @@ def test_upload_page_reports_bad_files_and_encodes_the_good_ones():
     at.selectbox(key="drag_upload").set_value("three.png").run()
     at.button(key="drag_start_upload").click().run()
     assert_clean(at, "drag from upload")
-    np.testing.assert_allclose(at.session_state.drag_z, at.session_state.uploaded_codes["three.png"], atol=1e-6)
+    np.testing.assert_allclose(at.session_state.drag_z, at.session_state["_uploaded_codes"][1]["three.png"], atol=1e-6)
 
 
 def test_upload_page_inverts_for_a_gan():

@@ -115,7 +115,7 @@ def steer():
             drag_pins=ss.drag_pins + [dict(z=ss.drag_z.copy(), uv=tuple(ss.drag_uv))]))
         b2.button("Clear pins", key="drag_clear", disabled=not ss.drag_pins,
                   on_click=lambda: ss.update(drag_pins=[]))
-        uploaded = ss.get("uploaded_codes", {}) if ss.get("uploaded_model") == ss.model else {}
+        uploaded = session.uploaded_codes(ss.model)
         if uploaded:
             u1, u2 = st.columns([3, 2])
             pick = u1.selectbox("Your uploaded images", list(uploaded), key="drag_upload",
@@ -129,8 +129,7 @@ def steer():
                              "the Interpolate page.")
         else:
             st.caption(f"{len(ss.drag_pins)} pin(s). Drop two to interpolate between them.")
-    ss["pinned_codes"] = {f"pin {i + 1}": p["z"] for i, p in enumerate(ss.drag_pins)}
-    ss["pinned_model"] = ss.model
+    session.remember_pins(ss.model, {f"pin {i + 1}": p["z"] for i, p in enumerate(ss.drag_pins)})
 
     # 2. sliders: each shows the cursor's coordinate along its direction, and moves only that
     st.subheader("Steer with sliders")

@@ -16,8 +16,8 @@ lmap = session.latent_map(ss.model, ss.proj)
 n_points = len(lmap.z)
 
 c1, c2, c3 = st.columns([2, 2, 3])
-uploaded = ss.get("uploaded_codes", {}) if ss.get("uploaded_model") == ss.model else {}
-pinned = ss.get("pinned_codes", {}) if ss.get("pinned_model") == ss.model else {}
+uploaded = session.uploaded_codes(ss.model)
+pinned = session.pinned_codes(ss.model)
 sources = (["Two points on the map", "Random codes from the prior"] + (["Your uploaded images"] if uploaded else [])
            + (["Pins from the drag page"] if len(pinned) >= 2 else []))
 source = c1.radio("Ends", sources, key="interp_source",

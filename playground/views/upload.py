@@ -68,8 +68,7 @@ query = z if m.kind == "vae" else session.classifier_features(ss.model, np.stack
 neighbours = nearest(ref_space, query, k=6)
 
 # the codes are remembered for the Interpolate page
-ss["uploaded_codes"] = {name: r["z"] for (name, _, _), r in zip(good, rows)}
-ss["uploaded_model"] = ss.model
+session.remember_uploads(ss.model, {name: r["z"] for (name, _, _), r in zip(good, rows)})
 
 # ---- the map with the uploads on it --------------------------------------------------------------
 st.subheader("Where they land")
