@@ -1,7 +1,9 @@
-"""Recompute a checkpoint's metrics on the held-out split and compare them with its card.
+"""Re-measure a checkpoint's figures and print them beside its card's.
 
-    python -m models.evaluate mnist-vae            # prints measured vs card
-    python -m models.evaluate mnist-gan --write    # also writes them into the card
+    python -m models.evaluate mnist-vae mnist-gan              # full held-out split (needs the data sets)
+    python -m models.evaluate mnist-gan --write                # also store them in the card (`metrics`)
+    python -m models.evaluate --reference mnist-vae            # the shipped reference set (no data needed)
+    python -m models.evaluate --reference --write mnist-vae    # store them as `metrics_reference`
 """
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import CHECKPOINTS, classifier_name, load
+from . import CHECKPOINTS, limit_threads, load
 from .checkpoint import CheckpointError, update_card
 from .data import DataError, load_dataset
-from .train import measure
+from .measure import classifier_for, measure, measure_reference
 
 
 def main(argv=None) -> int:
@@ -20,28 +22,39 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="+")
     p.add_argument("--root", type=Path, default=CHECKPOINTS)
-    p.add_argument("--write", action="store_true", help="store the recomputed metrics in the card")
+    p.add_argument("--reference", action="store_true",
+                   help="measure on the shipped reference set (card key metrics_reference)")
+    p.add_argument("--write", action="store_true", help="store the re-measured figures in the card")
     args = p.parse_args(argv)
+    limit_threads()
+    key = "metrics_reference" if args.reference else "metrics"
     status = 0
     for name in args.names:
         try:
             m = load(name, args.root)
-            data = load_dataset(m.card["dataset"].get("path") or m.dataset)
-        except (CheckpointError, DataError) as e:
-            print(f"error: {e}", file=sys.stderr)
+            clf, note = classifier_for(m.card, args.root)
+            if args.reference:
+                metrics = measure_reference(m, clf, args.root)
+            else:
+                data = load_dataset(m.card["dataset"].get("path") or m.dataset)
+                metrics = measure(m, data, clf)
+        except (CheckpointError, DataError, FileNotFoundError, ValueError) as e:
+            print(f"error: {name}: {e}", file=sys.stderr)
             status = 2
             continue
-        metrics = measure(m.kind, m, data, classifier_name(m.card), args.root)
-        card_metrics = m.card["metrics"]
-        print(f"{name} ({m.kind}, {m.dataset}):")
-        print(f"  {'metric':32s} {'measured':>12s} {'card':>12s}")
+        if note:
+            print(f"note: {name}: {note}", file=sys.stderr)
+            metrics["not_measured"] = note
+        card_metrics = m.card.get(key) or {}
+        print(f"{name} ({m.kind}, {m.dataset}), {metrics['measured_on']}:")
+        print(f"  {'figure':32s} {'measured':>12s} {'card ' + key:>20s}")
         for k, v in metrics.items():
-            if isinstance(v, list):
+            if isinstance(v, (list, dict)) or k in ("measured_on", "not_measured"):
                 continue
-            print(f"  {k:32s} {v!s:>12s} {card_metrics.get(k, '-')!s:>12s}")
+            print(f"  {k:32s} {v!s:>12s} {card_metrics.get(k, '-')!s:>20s}")
         if args.write:
-            update_card(args.root / name, metrics=dict(metrics, measured_on=card_metrics.get("measured_on")))
-            print(f"  wrote metrics into {args.root / name / 'card.json'}")
+            update_card(args.root / name, **{key: metrics})
+            print(f"  wrote {key} into {args.root / name / 'card.json'}")
     return status
 
 

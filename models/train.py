@@ -24,12 +24,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import CHECKPOINTS, load, reference_path
+from . import CHECKPOINTS, classifier_name, limit_threads, reference_path
 from .architectures import Classifier, ConvVAE, Discriminator, Generator
-from .checkpoint import save_checkpoint
+from .checkpoint import CheckpointError, save_checkpoint
 from .data import DataError, Dataset, load_dataset, to_float
 from .latent_model import LatentModel
-from .metrics import classifier_metrics, gan_metrics, vae_losses, vae_metrics
+from .measure import classifier_for, has_reference, measure, measure_reference
+from .metrics import vae_losses
 
 SHIPPED_PREFIXES = ("mnist-", "fashion-mnist-")
 REFERENCE_SIZE = {"mnist": 2000, "fashion-mnist": 3000}
@@ -86,7 +87,7 @@ def shift_augment(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.
 
 
 class Run:
-    """Bookkeeping shared by the three loops: progress bar, per-epoch history, timing."""
+    """Bookkeeping shared by every kind: progress bar, per-epoch history, timing."""
 
     def __init__(self, args, steps_per_epoch: int):
         self.args = args
@@ -100,6 +101,7 @@ class Run:
                         file=sys.stderr)
 
     def step(self, **postfix) -> bool:
+        """Count one optimiser step; True when --max-steps is reached."""
         self.steps += 1
         self.bar.update(1)
         if self.steps % 20 == 0:
@@ -109,136 +111,181 @@ class Run:
     def epoch(self, epoch: int, **metrics):
         row = {"epoch": epoch, **{k: round(float(v), 5) for k, v in metrics.items()}}
         self.history.append(row)
-        msg = "  ".join(f"{k} {v}" for k, v in row.items())
-        tqdm.write(msg, file=sys.stderr) if not self.args.quiet else None
+        if not self.args.quiet:
+            tqdm.write("  ".join(f"{k} {v}" for k, v in row.items()), file=sys.stderr)
 
     def close(self) -> float:
         self.bar.close()
         return round(time.perf_counter() - self.start, 1)
 
 
-def train_vae(args, data: Dataset, x: torch.Tensor):
-    latent = args.latent_dim or 16
-    arch = dict(latent_dim=latent, channels=args.channels or 32, hidden=args.hidden,
-                activation=args.activation)
-    net = ConvVAE(**arch).to(args.device)
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr or 1e-3)
+class Trainer:
+    """One kind of model's training: what a step does and what an epoch reports. The loop that
+    drives it (`fit`) is the same for every kind."""
+
+    def start_epoch(self) -> None:
+        """Put the networks in training mode."""
+
+    def step(self, idx: np.ndarray) -> tuple[dict[str, float], int]:
+        """One optimiser step on the training images `idx`: (losses for the bar and the epoch
+        means, the weight of this batch in those means)."""
+        raise NotImplementedError
+
+    def end_epoch(self, means: dict[str, float]) -> dict[str, float]:
+        """The history row of an epoch, from the weighted means of what `step` returned."""
+        return means
+
+    def result(self) -> tuple[dict, dict, int]:
+        """(modules, architecture for the card, latent size), on the CPU."""
+        raise NotImplementedError
+
+
+def fit(args, n_train: int, trainer: Trainer) -> Run:
+    """The epoch loop, written once: shuffled batches, a step each, a history row per epoch,
+    stopping early at --max-steps."""
     rng = np.random.default_rng(args.seed)
-    xt = torch.as_tensor(to_float(data.test_x[:2000])).to(args.device)
-    run = Run(args, -(-len(x) // args.batch_size))
-    done = False
+    run = Run(args, -(-n_train // args.batch_size))
     for epoch in range(1, args.epochs + 1):
-        net.train()
-        tot = n = 0.0
-        for idx in batches(len(x), args.batch_size, rng):
-            xb = x[idx]
-            logits, mu, logvar = net(xb)
-            rec = F.binary_cross_entropy_with_logits(logits, xb, reduction="sum") / len(xb)
-            kl = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).sum(1).mean()
-            loss = rec + args.beta * kl
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            tot += loss.item() * len(xb); n += len(xb)
-            if (done := run.step(loss=loss.item(), rec=rec.item(), kl=kl.item())):
+        trainer.start_epoch()
+        sums: dict[str, float] = {}
+        weight = 0
+        done = False
+        for idx in batches(n_train, args.batch_size, rng):
+            losses, w = trainer.step(idx)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v * w
+            weight += w
+            if (done := run.step(**losses)):
                 break
-        net.eval()
-        test = vae_losses(net, xt, beta=1.0, generator=torch.Generator(args.device).manual_seed(0))
-        run.epoch(epoch, train_loss=tot / n, test_neg_elbo=test["loss"].mean(), test_kl=test["kl"].mean())
+        run.epoch(epoch, **trainer.end_epoch({k: v / max(weight, 1) for k, v in sums.items()}))
         if done:
             break
-    return {"vae": net.cpu()}, {"vae": {"class": "ConvVAE", "args": arch}}, latent, run
+    return run
 
 
-def train_gan(args, data: Dataset, x: torch.Tensor):
-    latent = args.latent_dim or 64
-    c = args.channels or 64
-    g_arch = dict(latent_dim=latent, channels=c, activation=args.activation)
-    d_arch = dict(channels=c, minibatch_std=bool(args.minibatch_std))
-    G, D = Generator(**g_arch).to(args.device), Discriminator(**d_arch).to(args.device)
-    for m in list(G.modules()) + list(D.modules()):          # DCGAN initialisation
-        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
-            torch.nn.init.normal_(m.weight, 0.0, 0.02)
-    lr = args.lr or 2e-4
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
-    rng = np.random.default_rng(args.seed)
-    g_aug = torch.Generator().manual_seed(args.seed)
-    # Small data: shift what D sees (real and fake alike, differentiably) so it cannot memorise.
-    aug = (lambda im: shift_augment(im, args.augment, g_aug)) if args.augment else (lambda im: im)
-    G_ema = copy.deepcopy(G).eval() if args.ema else None
-    run = Run(args, -(-len(x) // args.batch_size))
-    done = False
-    for epoch in range(1, args.epochs + 1):
-        G.train(); D.train()
-        sums = np.zeros(4); n = 0
-        for idx in batches(len(x), args.batch_size, rng):
-            real = x[idx]
-            z = torch.randn(len(real), latent, device=args.device)
-            fake = G(z)
-            # discriminator: real -> 0.9 (one-sided label smoothing), fake -> 0
-            d_real, d_fake = D(aug(real)), D(aug(fake.detach()))
-            loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9))
-                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-            opt_d.zero_grad(set_to_none=True); loss_d.backward(); opt_d.step()
-            # generator: non-saturating loss
-            d_gen = D(aug(fake))
-            loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
-            opt_g.zero_grad(set_to_none=True); loss_g.backward(); opt_g.step()
-            if G_ema is not None:
-                with torch.no_grad():
-                    for pe, p in zip(G_ema.parameters(), G.parameters()):
-                        pe.lerp_(p, 1.0 - args.ema)
-                    for be, b in zip(G_ema.buffers(), G.buffers()):
-                        be.copy_(b)
-            sums += [loss_d.item(), loss_g.item(), torch.sigmoid(d_real).mean().item(),
-                     torch.sigmoid(d_fake).mean().item()]
-            n += 1
-            if (done := run.step(loss_d=loss_d.item(), loss_g=loss_g.item())):
-                break
-        s = sums / max(n, 1)
-        run.epoch(epoch, loss_d=s[0], loss_g=s[1], d_real=s[2], d_fake=s[3])
-        if done:
-            break
-    modules = {"generator": (G_ema if G_ema is not None else G).eval().cpu(), "discriminator": D.eval().cpu()}
-    arch = {"generator": {"class": "Generator", "args": g_arch},
-            "discriminator": {"class": "Discriminator", "args": d_arch}}
-    return modules, arch, latent, run
+class VAETrainer(Trainer):
+    def __init__(self, args, data: Dataset, x: torch.Tensor):
+        self.args, self.x = args, x
+        self.latent = args.latent_dim or 16
+        self.arch = dict(latent_dim=self.latent, channels=args.channels or 32, hidden=args.hidden,
+                         activation=args.activation)
+        self.net = ConvVAE(**self.arch).to(args.device)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=args.lr or 1e-3)
+        self.xt = torch.as_tensor(to_float(data.test_x[:2000])).to(args.device)
+
+    def start_epoch(self):
+        self.net.train()
+
+    def step(self, idx):
+        xb = self.x[idx]
+        logits, mu, logvar = self.net(xb)
+        rec = F.binary_cross_entropy_with_logits(logits, xb, reduction="sum") / len(xb)
+        kl = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).sum(1).mean()
+        loss = rec + self.args.beta * kl
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return dict(loss=loss.item(), rec=rec.item(), kl=kl.item()), len(xb)
+
+    def end_epoch(self, means):
+        self.net.eval()
+        test = vae_losses(self.net, self.xt, beta=1.0,
+                          generator=torch.Generator(self.args.device).manual_seed(0))
+        return dict(train_loss=means["loss"], test_neg_elbo=test["loss"].mean(),
+                    test_kl=test["kl"].mean())
+
+    def result(self):
+        return {"vae": self.net.cpu()}, {"vae": {"class": "ConvVAE", "args": self.arch}}, self.latent
 
 
-def train_classifier(args, data: Dataset, x: torch.Tensor, y: torch.Tensor):
-    arch = dict(num_classes=len(data.class_names), channels=args.channels or 32, hidden=args.hidden,
-                activation=args.activation)
-    net = Classifier(**arch)
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr or 1e-3)
-    steps = args.epochs * -(-len(x) // args.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr or 1e-3, total_steps=max(steps, 1))
-    rng = np.random.default_rng(args.seed)
-    g = torch.Generator().manual_seed(args.seed)
-    xt, yt = torch.as_tensor(to_float(data.test_x)), torch.as_tensor(data.test_y)
-    run = Run(args, -(-len(x) // args.batch_size))
-    done = False
-    for epoch in range(1, args.epochs + 1):
-        net.train()
-        correct = n = 0
-        for idx in batches(len(x), args.batch_size, rng):
-            xb, yb = shift_augment(x[idx], 2, g), y[idx]
-            logits = net(xb)
-            loss = F.cross_entropy(logits, yb)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            if sched.last_epoch < steps - 1:
-                sched.step()
-            correct += int((logits.argmax(1) == yb).sum()); n += len(yb)
-            if (done := run.step(loss=loss.item())):
-                break
-        net.eval()
+class GANTrainer(Trainer):
+    def __init__(self, args, data: Dataset, x: torch.Tensor):
+        self.args, self.x = args, x
+        self.latent = args.latent_dim or 64
+        c = args.channels or 64
+        self.g_arch = dict(latent_dim=self.latent, channels=c, activation=args.activation)
+        self.d_arch = dict(channels=c, minibatch_std=bool(args.minibatch_std))
+        self.G = Generator(**self.g_arch).to(args.device)
+        self.D = Discriminator(**self.d_arch).to(args.device)
+        for m in list(self.G.modules()) + list(self.D.modules()):          # DCGAN initialisation
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+                torch.nn.init.normal_(m.weight, 0.0, 0.02)
+        lr = args.lr or 2e-4
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr, betas=(0.5, 0.999))
+        g_aug = torch.Generator().manual_seed(args.seed)
+        # Small data: shift what D sees (real and fake alike, differentiably) so it cannot memorise.
+        self.aug = (lambda im: shift_augment(im, args.augment, g_aug)) if args.augment else (lambda im: im)
+        self.G_ema = copy.deepcopy(self.G).eval() if args.ema else None
+
+    def start_epoch(self):
+        self.G.train(); self.D.train()
+
+    def step(self, idx):
+        G, D, aug = self.G, self.D, self.aug
+        real = self.x[idx]
+        z = torch.randn(len(real), self.latent, device=self.args.device)
+        fake = G(z)
+        # discriminator: real -> 0.9 (one-sided label smoothing), fake -> 0
+        d_real, d_fake = D(aug(real)), D(aug(fake.detach()))
+        loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        self.opt_d.zero_grad(set_to_none=True); loss_d.backward(); self.opt_d.step()
+        # generator: non-saturating loss
+        d_gen = D(aug(fake))
+        loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        self.opt_g.zero_grad(set_to_none=True); loss_g.backward(); self.opt_g.step()
+        if self.G_ema is not None:
+            with torch.no_grad():
+                for pe, p in zip(self.G_ema.parameters(), G.parameters()):
+                    pe.lerp_(p, 1.0 - self.args.ema)
+                for be, b in zip(self.G_ema.buffers(), G.buffers()):
+                    be.copy_(b)
+        return dict(loss_d=loss_d.item(), loss_g=loss_g.item(), d_real=torch.sigmoid(d_real).mean().item(),
+                    d_fake=torch.sigmoid(d_fake).mean().item()), 1      # per-batch means, as before
+
+    def result(self):
+        modules = {"generator": (self.G_ema if self.G_ema is not None else self.G).eval().cpu(),
+                   "discriminator": self.D.eval().cpu()}
+        arch = {"generator": {"class": "Generator", "args": self.g_arch},
+                "discriminator": {"class": "Discriminator", "args": self.d_arch}}
+        return modules, arch, self.latent
+
+
+class ClassifierTrainer(Trainer):
+    def __init__(self, args, data: Dataset, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y = x, y
+        self.arch = dict(num_classes=len(data.class_names), channels=args.channels or 32,
+                         hidden=args.hidden, activation=args.activation)
+        self.net = Classifier(**self.arch)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=args.lr or 1e-3)
+        self.total_steps = args.epochs * -(-len(x) // args.batch_size)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=args.lr or 1e-3,
+                                                         total_steps=max(self.total_steps, 1))
+        self.g = torch.Generator().manual_seed(args.seed)
+        self.xt, self.yt = torch.as_tensor(to_float(data.test_x)), torch.as_tensor(data.test_y)
+
+    def start_epoch(self):
+        self.net.train()
+
+    def step(self, idx):
+        xb, yb = shift_augment(self.x[idx], 2, self.g), self.y[idx]
+        logits = self.net(xb)
+        loss = F.cross_entropy(logits, yb)
+        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
+        if self.sched.last_epoch < self.total_steps - 1:
+            self.sched.step()
+        accuracy = float((logits.argmax(1) == yb).float().mean())
+        return dict(loss=loss.item(), accuracy=accuracy), len(yb)
+
+    def end_epoch(self, means):
+        self.net.eval()
         with torch.inference_mode():
-            acc = float(torch.cat([net(xt[i:i + 1000]).argmax(1) for i in range(0, len(xt), 1000)])
-                        .eq(yt).float().mean())
-        run.epoch(epoch, train_accuracy=correct / max(n, 1), test_accuracy=acc)
-        if done:
-            break
-    return {"classifier": net}, {"classifier": {"class": "Classifier", "args": arch}}, 0, run
+            pred = torch.cat([self.net(self.xt[i:i + 1000]).argmax(1) for i in range(0, len(self.xt), 1000)])
+        return dict(train_accuracy=means["accuracy"], test_accuracy=float(pred.eq(self.yt).float().mean()))
+
+    def result(self):
+        return {"classifier": self.net}, {"classifier": {"class": "Classifier", "args": self.arch}}, 0
 
 
 def write_reference(args, data: Dataset) -> Path:
@@ -255,22 +302,6 @@ def write_reference(args, data: Dataset) -> Path:
     return path
 
 
-def measure(kind: str, model: LatentModel, data: Dataset, classifier_name: str, root: Path) -> dict:
-    test_x = to_float(data.test_x)
-    if kind == "classifier":
-        return classifier_metrics(model, test_x, data.test_y)
-    try:
-        clf = load(classifier_name, root)
-    except Exception as e:                                   # a user's folder has no classifier
-        print(f"note: no classifier for metrics ({e}); class-based metrics skipped", file=sys.stderr)
-        clf = None
-    if kind == "vae":
-        return vae_metrics(model, test_x, data.test_y, clf)
-    if clf is None:
-        return {}
-    return gan_metrics(model, clf, to_float(data.train_x), test_x)
-
-
 def machine(device: str) -> str:
     if device == "cpu":
         return f"{platform.machine()} CPU"
@@ -279,6 +310,7 @@ def machine(device: str) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    limit_threads()
     try:
         data = load_dataset(args.dataset)
     except DataError as e:
@@ -299,20 +331,28 @@ def main(argv=None) -> int:
     if args.device != "cpu" and not torch.cuda.is_available():
         print(f"error: --device {args.device} asked for, but torch sees no GPU here", file=sys.stderr)
         return 2
+    # The classifier that will judge the model, found before training, not after it.
+    stub = dict(kind=args.kind, classifier=args.classifier, dataset=dict(name=data.name),
+                class_names=data.class_names)
+    try:
+        clf, note = classifier_for(stub, args.out)
+    except CheckpointError as e:
+        print(f"error: the classifier for metrics is unusable: {e}", file=sys.stderr)
+        return 2
+    if note and args.classifier:
+        print(f"error: --classifier {args.classifier}: {note}", file=sys.stderr)
+        return 2
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     torch.manual_seed(args.seed)
     n = args.limit or len(data.train_x)
     x = torch.as_tensor(to_float(data.train_x[:n])).to(args.device)
     y = torch.as_tensor(data.train_y[:n]).to(args.device)
-    if args.kind == "vae":
-        modules, arch, latent, run = train_vae(args, data, x)
-    elif args.kind == "gan":
-        modules, arch, latent, run = train_gan(args, data, x)
-    else:
-        modules, arch, latent, run = train_classifier(args, data, x, y)
+    trainer = {"vae": lambda: VAETrainer(args, data, x), "gan": lambda: GANTrainer(args, data, x),
+               "classifier": lambda: ClassifierTrainer(args, data, x, y)}[args.kind]()
+    run = fit(args, len(x), trainer)
     seconds = run.close()
-    model = LatentModel(name, {"kind": args.kind, "latent_dim": latent,
-                               "class_names": data.class_names}, modules)
-    metrics = measure(args.kind, model, data, args.classifier or f"{data.name}-classifier", Path(args.out))
+    modules, arch, latent = trainer.result()
     card = dict(
         kind=args.kind,
         architecture=arch,
@@ -333,13 +373,18 @@ def main(argv=None) -> int:
             generator_ema=args.ema if args.kind == "gan" else None,
             history=run.history,
         ),
-        metrics=dict(metrics, measured_on=f"{data.name} held-out split ({len(data.test_x)} images)"),
-        classifier=(args.classifier or f"{data.name}-classifier") if args.kind != "classifier" else None,
+        classifier=classifier_name(stub) if clf is not None else None,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     )
+    model = LatentModel(name, card, modules)
+    card["metrics"] = measure(model, data, clf)
+    if has_reference(data.name, args.out):
+        card["metrics_reference"] = measure_reference(model, clf, args.out)
+    if note:
+        card["metrics"]["not_measured"] = note
     save_checkpoint(folder, card, modules, overwrite=args.force)
     print(f"wrote {folder} in {seconds} s")
-    for k, v in metrics.items():
+    for k, v in card["metrics"].items():
         if not isinstance(v, list):
             print(f"  {k}: {v}")
     return 0
