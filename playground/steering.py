@@ -47,11 +47,15 @@ def principal_directions(z: np.ndarray, k: int = 5) -> list[Direction]:
 
 
 def class_direction(z: np.ndarray, labels: np.ndarray, a: int, b: int, names=None) -> Direction:
-    z = np.asarray(z, np.float64)
+    """Raises ValueError, with a reason a person can read, when there is no such direction."""
+    z, labels = np.asarray(z, np.float64), np.asarray(labels)
+    na, nb = (names[a], names[b]) if names else (str(a), str(b))
+    for c, name in ((a, na), (b, nb)):
+        if not (labels == c).any():
+            raise ValueError(f"no point of the map has the class {name!r}")
     ma, mb = z[labels == a].mean(0), z[labels == b].mean(0)
     if np.allclose(ma, mb):
-        raise ValueError("the two classes have the same mean code")
-    na, nb = (names[a], names[b]) if names else (str(a), str(b))
+        raise ValueError(f"{na!r} and {nb!r} have the same mean code")
     return Direction(f"{na} → {nb}", mb - ma, ma)
 
 
@@ -63,8 +67,10 @@ def prior_shell(z: np.ndarray) -> float:
 
 def data_distance(z: np.ndarray, codes: np.ndarray, typical: float) -> float:
     """Distance from z to its nearest code, in units of the codes' median nearest-neighbour distance."""
+    if not typical > 0:
+        raise ValueError(f"the typical distance between codes is {typical}: the codes coincide")
     d = np.sqrt(((np.asarray(codes, np.float64) - np.asarray(z, np.float64)) ** 2).sum(1)).min()
-    return float(d / typical) if typical > 0 else float("inf")
+    return float(d / typical)
 
 
 def typical_nn_distance(codes: np.ndarray, sample: int = 500, seed: int = 0) -> float:

@@ -1,15 +1,26 @@
-"""Drag a cursor through latent space and watch the decoded image follow; steer with sliders."""
+"""Drag a cursor through latent space and watch the decoded image follow; steer with sliders.
+
+One fragment (`steer`) reruns on every release, arrow key or slider step; it is a sequence of small
+jobs: take the browser's cursor, decode the cursor's code exactly, draw the map, say how far the code
+is from real data, pins and uploads, sliders. The cursor protocol is described in dragmap.py.
+"""
+from typing import NamedTuple
+
 import numpy as np
 import streamlit as st
 
 from playground import session
-from playground.dragmap import denormalise, dragmap, normalise, sprite_url
-from playground.imaging import tile, upscale
+from playground.dragmap import (BrowserCursor, denormalise, dragmap, full_extent, grid_points, normalise,
+                                read_cursor)
+from playground.imaging import atlas as tile_atlas, png_data_url, tile, to_uint8, upscale
 from playground.interpolation import slerp
-from playground.steering import (axis_directions, class_direction, data_distance, principal_directions,
-                                 prior_shell, typical_nn_distance)
+from playground.steering import (Direction, axis_directions, class_direction, data_distance,
+                                 principal_directions, prior_shell, typical_nn_distance)
 
 N_ATLAS = 24
+RANGES = {"axis": (-4.0, 4.0), "pc": (-4.0, 4.0), "cls": (-0.5, 1.5)}
+SLIDER_TOLERANCE = 5e-4          # a slider already within this of its coordinate is left alone
+
 ss = st.session_state
 m = session.header(
     "Drag through latent space",
@@ -20,129 +31,189 @@ view = f"{ss.model}-{ss.proj}"
 comp_key = f"dragmap-{view}"
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def geometry(name: str, method: str, sha: str, _lmap, _m):
-    """Atlas sprite, extent, normalised points, typical gaps (2-D and latent), steering directions."""
-    atlas_img, extent = session.atlas(name, method, N_ATLAS, _lmap, _m)
+class Geometry(NamedTuple):
+    atlas_url: str             # the n x n atlas over the extent, as one PNG
+    extent: np.ndarray         # [[xmin, xmax], [ymin, ymax]]: every point plus a margin
+    points_uv: np.ndarray      # the points normalised to the extent, all inside [0, 1]
+    typical_z: float           # median distance from a code to its nearest other code
+    pcs: list                  # principal directions of the codes
+
+
+@st.cache_resource(show_spinner="Decoding the atlas of this map (once per map)…", max_entries=16)
+def geometry(name: str, method: str, sha: str, _lmap, _m) -> Geometry:
+    """Shared by all sessions (read-only arrays); keyed by model, projection and weights hash."""
+    extent = full_extent(_lmap.y)
+    images = _m.decode(_lmap.to_latent(grid_points(extent, N_ATLAS)))
     uv = normalise(_lmap.y, extent)
-    dirs = principal_directions(_lmap.z, 5)
-    return (sprite_url(atlas_img), extent, uv, typical_nn_distance(np.clip(uv, 0, 1)),
-            typical_nn_distance(_lmap.z), dirs)
+    extent.flags.writeable = uv.flags.writeable = False
+    return Geometry(png_data_url(tile_atlas(images, N_ATLAS, N_ATLAS)), extent, uv,
+                    typical_nn_distance(_lmap.z), principal_directions(_lmap.z, 5))
 
 
-sprite, extent, points_uv, typical_uv, typical_z, pcs = geometry(ss.model, ss.proj, m.card["weights"]["sha256"],
-                                                                  lmap, m)
+geo = geometry(ss.model, ss.proj, m.card["weights"]["sha256"], lmap, m)
 
-if ss.get("_drag_view") != view:                        # a new model or projection: start afresh
+
+# ---- the cursor ---------------------------------------------------------------------------------
+
+def move_to_z(z) -> None:
+    """The server moves the cursor (a slider, an upload, a new map): the code changes, the cursor
+    goes where that code lands on the map, and the browser is told by a new revision."""
+    ss.drag_z = np.array(z, np.float32)                 # a copy: never a view of a shared map
+    ss.drag_uv = tuple(np.clip(normalise(lmap.place(ss.drag_z), geo.extent)[0], 0, 1))
+    ss._drag_rev = ss.get("_drag_rev", 0) + 1
+
+
+if ss.get("_drag_view") != view:                      # a new model or projection: start afresh
     ss._drag_view = view
-    ss.drag_z = lmap.z[0].astype(np.float32)
-    ss.drag_uv = tuple(np.clip(normalise(lmap.y[:1], extent)[0], 0, 1))
-    ss.drag_pins = []
-    ss._drag_seen = (ss.get(comp_key) or {}).get("cursor")
+    ss._drag_pin_uv = {}                              # where pins were dropped on this map
+    sent = read_cursor((ss.get(comp_key) or {}).get("cursor"))
+    ss._drag_seen = sent.key if sent else None        # an old send is not a new move
+    ss._drag_applied = None
+    move_to_z(lmap.z[0])
 
 
-def move_to_z(z):
-    """A slider moved: the code changes, and the cursor goes where that code lands on the map."""
-    ss.drag_z = np.asarray(z, np.float32)
-    ss.drag_uv = tuple(np.clip(normalise(lmap.place(ss.drag_z), extent)[0], 0, 1))
+def apply_browser_cursor() -> None:
+    """A release or arrow key in the browser: decode that exact point (learned inverse for t-SNE).
+    Every send is applied once, in order, however fast they come."""
+    sent = read_cursor((ss.get(comp_key) or {}).get("cursor"))
+    if sent is None or sent.key == ss.get("_drag_seen"):
+        return
+    ss._drag_seen, ss._drag_applied = sent.key, sent
+    ss.drag_uv = (sent.u, sent.v)
+    position = denormalise([sent.u, sent.v], geo.extent)[None]
+    ss.drag_z = lmap.to_latent(position, base=ss.drag_z[None])[0].astype(np.float32)
 
 
-def directions():
+# ---- pins (kept by session.py for the Interpolate page; bounded there by MAX_PINS) ----------------
+
+def drop_pin() -> None:
+    pins = session.pinned_codes(ss.model)
+    numbers = [int(k.split()[-1]) for k in pins if k.split()[-1].isdigit()]
+    name = f"pin {max(numbers, default=0) + 1}"
+    session.remember_pins(ss.model, {**pins, name: ss.drag_z})
+    ss._drag_pin_uv = {**ss._drag_pin_uv, name: tuple(ss.drag_uv)}
+
+
+def clear_pins() -> None:
+    session.remember_pins(ss.model, {})
+    ss._drag_pin_uv = {}
+
+
+def pin_positions(pins: dict) -> list:
+    """Where to draw each pin: where it was dropped, or (dropped on another map) where its code lands."""
+    known = {k: v for k, v in ss._drag_pin_uv.items() if k in pins}
+    ss._drag_pin_uv = known                            # bounded like the pins themselves
+    missing = [k for k in pins if k not in known]
+    if missing:
+        placed = np.clip(normalise(lmap.place(np.stack([pins[k] for k in missing])), geo.extent), 0, 1)
+        known = {**known, **{k: tuple(p) for k, p in zip(missing, placed)}}
+        ss._drag_pin_uv = known
+    return [known[k] for k in pins]
+
+
+# ---- the page's parts ---------------------------------------------------------------------------
+
+def draw_map(exact: np.ndarray) -> None:
+    show_atlas = st.toggle("Show the decoded atlas behind the points", key="drag_atlas",
+                           help="The pre-decoded images the live preview blends, laid under the map.")
+    applied: BrowserCursor | None = ss.get("_drag_applied")
+    dragmap(comp_key, points_uv=geo.points_uv, labels=lmap.labels, atlas_url=geo.atlas_url, n=N_ATLAS,
+            cursor_uv=ss.drag_uv, rev=ss._drag_rev, applied=applied,
+            exact_url=png_data_url(to_uint8(exact)[0]), show_atlas=show_atlas,
+            pins_uv=pin_positions(session.pinned_codes(ss.model)), names=m.class_names,
+            label_source=lmap.label_source)
+
+
+def distance_verdict(z: np.ndarray) -> None:
+    """One verdict: how far the decoded code is from the codes of real data, in latent space."""
+    st.markdown("**How far from real data?**")
+    whose = "reference image" if m.kind == "vae" else "map sample"
+    try:
+        far = data_distance(z, lmap.z, geo.typical_z)
+    except ValueError as e:
+        st.warning(f"No distance verdict for this map: {e}")
+    else:
+        label = ("close to the codes of real data" if far < 1.5 else
+                 "between data points" if far < 4 else "far from every data point: the model is guessing")
+        st.progress(min(far / 8, 1.0), text=f"Nearest {whose} code: {far:.1f}× the typical gap — {label}")
+    shell = prior_shell(z)
+    st.progress(min(shell / 2, 1.0), text=f"‖z‖ / √d = {shell:.2f} (a Gaussian prior draws ≈ 1.0)")
+    if m.kind == "gan" and not 0.8 < shell < 1.2:
+        st.caption("Off the prior's typical shell: the generator rarely saw codes this "
+                   + ("short." if shell < 1 else "long."))
+    how = ("exact PCA inverse: the two map coordinates are set and the hidden components keep their "
+           "current values" if lmap.exact else
+           "learned inverse: the code is a weighted blend of the codes of the 8 nearest map points, so "
+           "an empty spot of the map still decodes a blend of real codes, and the verdict can say "
+           "*close* where the map shows no points")
+    st.caption(f"Measured in latent space on the code that is decoded: the distance to the nearest "
+               f"{whose}'s code, in units of the typical distance between neighbouring codes. "
+               f"Map → latent: {how}.")
+
+
+def pins_and_uploads() -> None:
+    pins = session.pinned_codes(ss.model)
+    b1, b2 = st.columns(2)
+    b1.button("Drop a pin here", icon=":material/push_pin:", key="drag_pin", on_click=drop_pin,
+              help=f"The newest {session.MAX_PINS} pins are kept.")
+    b2.button("Clear pins", key="drag_clear", disabled=not pins, on_click=clear_pins)
+    uploaded = session.uploaded_codes(ss.model)
+    if uploaded:
+        u1, u2 = st.columns([3, 2])
+        u1.selectbox("Your uploaded images", list(uploaded), key="drag_upload", label_visibility="collapsed")
+        u2.button("Start here", key="drag_start_upload", help="Move the cursor to the code found "
+                  "for this uploaded picture.", on_click=lambda: move_to_z(uploaded[ss.drag_upload]))
+    if len(pins) >= 2:
+        za, zb = list(pins.values())[-2:]
+        st.image(upscale(tile(m.decode(slerp(za, zb, 8)), 8), 2),
+                 caption="From the last pin but one to the last (spherical). All pins are ends on "
+                         "the Interpolate page.")
+    else:
+        st.caption(f"{len(pins)} pin(s). Drop two to interpolate between them.")
+
+
+def directions() -> tuple[list, str | None]:
+    """(kind, index, Direction) for every slider, and why the class slider is missing (or None)."""
     out = []
     if m.latent_dim <= 16:
         out += [("axis", i, d) for i, d in enumerate(axis_directions(m.latent_dim))]
-    out += [("pc", i, d) for i, d in enumerate(pcs)]
+    out += [("pc", i, d) for i, d in enumerate(geo.pcs)]
     a, b = ss.get("drag_from", 0), ss.get("drag_to", 1)
-    if a != b:
-        try:
-            out.append(("cls", 0, class_direction(lmap.z, lmap.labels, a, b, m.class_names)))
-        except (ValueError, ZeroDivisionError):
-            pass
-    return out
+    if a == b:
+        return out, "Choose two different classes: a class has no direction towards itself."
+    try:
+        out.append(("cls", 0, class_direction(lmap.z, lmap.labels, a, b, m.class_names)))
+    except ValueError as e:
+        return out, f"No slider between these two classes: {e}."
+    return out, None
 
 
-RANGES = {"axis": (-4.0, 4.0), "pc": (-4.0, 4.0), "cls": (-0.5, 1.5)}
-
-
-def slider_key(kind, i):
+def slider_key(kind: str, i: int) -> str:
     return f"drag_{kind}_{i}_{view}"
 
 
-def on_slider(kind, i, d):
+def on_slider(kind: str, i: int, d: Direction) -> None:
     move_to_z(d.set(ss.drag_z, ss[slider_key(kind, i)]))
 
 
-@st.fragment
-def steer():
-    # 1. a release or arrow key in the browser: decode that exact point (learned inverse for t-SNE)
-    cur = (ss.get(comp_key) or {}).get("cursor")
-    if cur is not None and cur != ss.get("_drag_seen"):
-        ss._drag_seen = cur
-        ss.drag_uv = tuple(cur)
-        pos = denormalise(cur, extent)[None]
-        ss.drag_z = lmap.to_latent(pos, base=ss.drag_z[None])[0]
+def sync_slider(key: str, value: float) -> None:
+    """Show the cursor's coordinate, but never re-send a value the slider already has: a value set
+    from here overwrites the slider in the browser, which would undo steps taken meanwhile."""
+    if key not in ss or abs(ss[key] - value) > SLIDER_TOLERANCE:
+        ss[key] = value
 
-    show_atlas = st.toggle("Show the decoded atlas behind the points", key="drag_atlas",
-                           help="The pre-decoded images the live preview blends, laid under the map.")
-    dragmap(comp_key, points_uv=points_uv, labels=lmap.labels, sprite=sprite, n=N_ATLAS,
-            cursor_uv=ss.drag_uv, typical=typical_uv, show_atlas=show_atlas,
-            pins_uv=[p["uv"] for p in ss.drag_pins], names=m.class_names, label_source=lmap.label_source)
 
-    z = ss.drag_z
-    exact = m.decode(z[None])
-    c1, c2, c3 = st.columns([1, 2, 2])
-    c1.image(upscale(tile(exact, 1), 5), caption="Exact decoding at the cursor")
-    with c2:
-        st.markdown("**How far from real data?**")
-        far = data_distance(z, lmap.z, typical_z)
-        label = ("close to the codes of real data" if far < 1.5 else
-                 "between data points" if far < 4 else "far from every data point: the model is guessing")
-        st.progress(min(far / 8, 1.0), text=f"Nearest {'reference' if m.kind == 'vae' else 'sample'} code: "
-                                            f"{far:.1f}× the typical gap — {label}")
-        shell = prior_shell(z)
-        st.progress(min(shell / 2, 1.0), text=f"‖z‖ / √d = {shell:.2f} (a Gaussian prior draws ≈ 1.0)")
-        if m.kind == "gan" and not 0.8 < shell < 1.2:
-            st.caption("Off the prior's typical shell: the generator rarely saw codes this "
-                       + ("short." if shell < 1 else "long."))
-        how = ("exact PCA inverse, the hidden components held at their current values" if lmap.exact
-               else "learned inverse (nearest map points, weighted), then exact decoding. It blends "
-                    "the codes of the nearest points, so its code stays near real data even where the "
-                    "map is empty: the map distance beside the map tells how far from any point you are")
-        st.caption(f"Map → latent: {how}.")
-    with c3:
-        b1, b2 = st.columns(2)
-        b1.button("Drop a pin here", icon=":material/push_pin:", key="drag_pin", on_click=lambda: ss.update(
-            drag_pins=ss.drag_pins + [dict(z=ss.drag_z.copy(), uv=tuple(ss.drag_uv))]))
-        b2.button("Clear pins", key="drag_clear", disabled=not ss.drag_pins,
-                  on_click=lambda: ss.update(drag_pins=[]))
-        uploaded = session.uploaded_codes(ss.model)
-        if uploaded:
-            u1, u2 = st.columns([3, 2])
-            pick = u1.selectbox("Your uploaded images", list(uploaded), key="drag_upload",
-                                label_visibility="collapsed")
-            u2.button("Start here", key="drag_start_upload", help="Move the cursor to the code found "
-                      "for this uploaded picture.", on_click=lambda: move_to_z(uploaded[ss.drag_upload]))
-        if len(ss.drag_pins) >= 2:
-            za, zb = ss.drag_pins[-2]["z"], ss.drag_pins[-1]["z"]
-            st.image(upscale(tile(m.decode(slerp(za, zb, 8)), 8), 2),
-                     caption="From the last pin but one to the last (spherical). All pins are ends on "
-                             "the Interpolate page.")
-        else:
-            st.caption(f"{len(ss.drag_pins)} pin(s). Drop two to interpolate between them.")
-    session.remember_pins(ss.model, {f"pin {i + 1}": p["z"] for i, p in enumerate(ss.drag_pins)})
-
-    # 2. sliders: each shows the cursor's coordinate along its direction, and moves only that
+def sliders(z: np.ndarray) -> None:
+    """Each slider shows the cursor's coordinate along its direction, and moves only that."""
     st.subheader("Steer with sliders")
-    dirs = directions()
+    dirs, class_problem = directions()
     for kind, i, d in dirs:
         lo, hi = RANGES[kind]
-        ss[slider_key(kind, i)] = float(np.clip(round(d.coordinate(z), 3), lo, hi))
+        sync_slider(slider_key(kind, i), float(np.clip(round(d.coordinate(z), 3), lo, hi)))
+    kinds = [k for k in ("axis", "pc", "cls") if k != "axis" or m.latent_dim <= 16]
     tabs = st.tabs(([f"Latent dimensions ({m.latent_dim})"] if m.latent_dim <= 16 else [])
                    + ["Principal directions", "Between two classes"])
-    groups = {"axis": [], "pc": [], "cls": []}
-    for item in dirs:
-        groups[item[0]].append(item)
-    for tab, kind in zip(tabs, [k for k in ("axis", "pc", "cls") if k != "axis" or m.latent_dim <= 16]):
+    for tab, kind in zip(tabs, kinds):
         with tab:
             if kind == "pc":
                 st.caption("The principal axes of the map's latent codes (GANSpace-style), in standard "
@@ -156,11 +227,28 @@ def steer():
                              format_func=lambda c: m.class_names[c])
                 st.caption("0 is the first class's mean code, 1 the second's (difference of class means"
                            + (", classes as the classifier sees the samples)." if m.kind == "gan" else ")."))
+                if class_problem:
+                    st.warning(class_problem)
             cols = st.columns(4 if kind == "axis" else 1)
-            for j, (_, i, d) in enumerate(groups[kind]):
+            for j, (_, i, d) in enumerate(item for item in dirs if item[0] == kind):
                 lo, hi = RANGES[kind]
                 cols[j % len(cols)].slider(d.name, lo, hi, step=0.05, key=slider_key(kind, i),
                                            on_change=on_slider, args=(kind, i, d))
+
+
+@st.fragment
+def steer():
+    apply_browser_cursor()
+    z = ss.drag_z
+    exact = m.decode(z[None])
+    draw_map(exact)
+    c1, c2, c3 = st.columns([1, 2, 2])
+    c1.image(upscale(tile(exact, 1), 5), caption="Exact decoding at the cursor")
+    with c2:
+        distance_verdict(z)
+    with c3:
+        pins_and_uploads()
+    sliders(z)
 
 
 steer()

@@ -1,0 +1,164 @@
+"""The drag page without a browser: its geometry, what the browser may send, and the page (AppTest).
+
+What only a browser shows (every arrow press counting, the preview at rest) is in test_browser_drag.py.
+"""
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import models
+from playground.dragmap import denormalise, full_extent, grid_points, normalise, read_cursor
+from playground.imaging import to_uint8
+from playground.latent_map import build_map
+from playground.steering import class_direction, principal_directions
+
+from test_app import assert_clean, run_app
+
+VIEW = "mnist-vae-pca"
+SLIDER_TOLERANCE = 5e-4          # as in views/drag.py
+
+
+@pytest.fixture(scope="module")
+def pca_map():
+    return build_map(models.load("mnist-vae"), "pca", models.reference("mnist"), None, write_dir=None)
+
+
+# ---- geometry ------------------------------------------------------------------------------------
+
+def test_the_extent_shows_and_reaches_every_point(pca_map):
+    """The mnist-vae PCA map has 16 points outside its 1-99 percentile box: the drag map must show
+    them and the cursor (clipped to [0, 1]) must be able to land on each."""
+    y = pca_map.y
+    extent = full_extent(y, margin=0.05)
+    uv = normalise(y, extent)
+    assert uv.min() >= 0 and uv.max() <= 1                            # every point drawn
+    np.testing.assert_allclose(uv.min(0), 0.05 / 1.1, atol=1e-6)      # the margin on each side
+    np.testing.assert_allclose(uv.max(0), 1.05 / 1.1, atol=1e-6)
+    np.testing.assert_allclose(denormalise(uv, extent), y, atol=1e-4)  # and reachable by the cursor
+
+
+def test_extent_of_points_on_a_line_still_has_an_area():
+    y = np.array([[1.0, 2.0], [3.0, 2.0]])
+    extent = full_extent(y)
+    assert extent[1, 1] > extent[1, 0]
+    assert np.isfinite(normalise(y, extent)).all()
+
+
+def test_grid_points_run_row_by_row_from_the_top():
+    extent = np.array([[0.0, 2.0], [10.0, 20.0]])
+    g = grid_points(extent, 3)
+    assert g.shape == (9, 2)
+    np.testing.assert_allclose(g[0], [0, 20])                # top left first
+    np.testing.assert_allclose(g[2], [2, 20])                # along the top row
+    np.testing.assert_allclose(g[-1], [2, 10])               # bottom right last
+
+
+# ---- what the browser sends ----------------------------------------------------------------------
+
+def test_read_cursor_takes_only_what_the_component_sends():
+    sent = read_cursor({"uv": [0.25, 1.5], "seq": 3, "mount": "ab12"})
+    assert (sent.u, sent.v, sent.key) == (0.25, 1.0, ("ab12", 3))           # clipped to the map
+    for bad in (None, [0.1, 0.2], {"uv": [0.1], "seq": 1, "mount": "a"},
+                {"uv": [0.1, float("nan")], "seq": 1, "mount": "a"}, {"uv": [0.1, 0.2], "mount": "a"},
+                {"uv": [0.1, 0.2], "seq": 0, "mount": "a"}, {"uv": [0.1, 0.2], "seq": True, "mount": "a"},
+                {"uv": ["0.1", 0.2], "seq": 1, "mount": "a"}, {"uv": [0.1, 0.2], "seq": 1}):
+        assert read_cursor(bad) is None, bad
+    # two presses that land on the same spot are two sends
+    assert read_cursor({"uv": [0.5, 0.5], "seq": 1, "mount": "a"}).key != \
+        read_cursor({"uv": [0.5, 0.5], "seq": 2, "mount": "a"}).key
+
+
+# ---- the page ------------------------------------------------------------------------------------
+
+def drag_page(**query):
+    at = run_app(**query)
+    at.switch_page("views/drag.py").run()
+    assert_clean(at, "drag page")
+    return at
+
+
+def component_data(at) -> dict:
+    (component,) = at.get("bidi_component")
+    return json.loads(component.proto.json)
+
+
+def png(url: str) -> np.ndarray:
+    assert url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+def test_the_component_gets_every_point_and_the_exact_decoding():
+    at = drag_page(model="mnist-vae", proj="pca")
+    data = component_data(at)
+    points = np.array(data["points"]).reshape(-1, 2)
+    assert len(points) == len(models.reference("mnist")[0])
+    assert points.min() >= 0 and points.max() <= 1                    # no point clipped away
+    # the preview at rest shows the server's exact decoding of the cursor's code
+    exact = models.load("mnist-vae").decode(np.asarray(at.session_state.drag_z)[None])
+    np.testing.assert_array_equal(png(data["exact"]), to_uint8(exact)[0])
+    np.testing.assert_allclose(data["cursor"], at.session_state.drag_uv, atol=1e-9)
+    assert isinstance(data["rev"], int)
+    # one distance verdict, explained
+    verdicts = [p.text for p in at.get("progress") if "typical gap" in p.text]
+    assert len(verdicts) == 1 and verdicts[0].startswith("Nearest reference image code"), verdicts
+    assert any("Measured in latent space" in c.value for c in at.caption)
+
+
+def test_slider_steps_accumulate_and_are_never_sent_back(pca_map):
+    """Ten steps of one slider move its coordinate ten steps; the server never re-sends the value of
+    the slider being moved (a re-sent value overwrites the slider in the browser and undoes steps
+    taken meanwhile), while the other sliders follow the cursor."""
+    at = drag_page(model="mnist-vae", proj="pca")
+    key = f"drag_axis_0_{VIEW}"
+    z0 = np.array(at.session_state.drag_z)
+    start = round(float(z0[0]), 2)
+    rev0 = component_data(at)["rev"]
+    for step in range(1, 11):
+        at.slider(key=key).set_value(round(start + 0.05 * step, 2)).run()
+        assert_clean(at, f"slider step {step}")
+        assert not at.slider(key=key).proto.set_value, f"step {step}: the moved slider was sent back"
+    z1 = np.array(at.session_state.drag_z)
+    assert z1[0] == pytest.approx(start + 0.5, abs=1e-5)
+    np.testing.assert_allclose(z1[1:], z0[1:], atol=1e-5)
+    for i, pc in enumerate(principal_directions(pca_map.z, 5)):          # the others follow the cursor
+        assert at.slider(key=f"drag_pc_{i}_{VIEW}").value == pytest.approx(
+            np.clip(pc.coordinate(z1), -4, 4), abs=SLIDER_TOLERANCE + 1e-3)
+    assert component_data(at)["rev"] == rev0 + 10                      # the browser is told each time
+
+
+def test_a_missing_class_slider_says_why():
+    at = drag_page(model="mnist-vae", proj="pca")
+    assert at.slider(key=f"drag_cls_0_{VIEW}")                          # two classes: a slider
+    at.selectbox(key="drag_to").set_value(0).run()                     # from 0 towards 0
+    assert_clean(at, "same class")
+    assert not [s for s in at.slider if s.key == f"drag_cls_0_{VIEW}"]
+    assert any("two different classes" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_class_direction_names_an_empty_class():
+    z = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="'bag'"):
+        class_direction(z, np.zeros(20, int), 0, 2, ["shirt", "coat", "bag"])
+
+
+def test_pins_are_kept_by_the_session_bounded_and_uniquely_named():
+    from playground import session
+
+    sha = models.load("mnist-vae").card["weights"]["sha256"]
+    at = run_app(model="mnist-vae", proj="pca")
+    full = {f"pin {i}": np.full(16, i, np.float32) for i in range(1, session.MAX_PINS + 1)}
+    at.session_state["_pinned_codes"] = (("mnist-vae", sha), full)
+    at.switch_page("views/drag.py").run()
+    assert len(component_data(at)["pins"]) == session.MAX_PINS         # drawn, placed on this map
+    at.button(key="drag_pin").click().run()
+    assert_clean(at, "one pin too many")
+    pins = at.session_state["_pinned_codes"][1]
+    assert len(pins) == session.MAX_PINS
+    assert "pin 1" not in pins and f"pin {session.MAX_PINS + 1}" in pins   # the oldest one went
+    np.testing.assert_allclose(pins[f"pin {session.MAX_PINS + 1}"], at.session_state.drag_z)
+    at.button(key="drag_clear").click().run()
+    assert at.session_state["_pinned_codes"][1] == {} and component_data(at)["pins"] == []
