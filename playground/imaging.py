@@ -59,6 +59,49 @@ def png_data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode()
 
 
+def checkerboard(h: int, w: int, cell: int = 8, light: int = 255, dark: int = 204) -> np.ndarray:
+    """The usual 'transparent' pattern: (h, w) uint8 squares of `cell` pixels."""
+    yy, xx = np.indices((h, w))
+    return np.where((yy // cell + xx // cell) % 2 == 0, light, dark).astype(np.uint8)
+
+
+def has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
+
+
+def on_checkerboard(im: Image.Image, cell: int = 8) -> Image.Image:
+    """A picture with transparency composited on a checkerboard (RGB), so transparent parts show as
+    transparent instead of as whatever colour the hidden pixels happen to have (often black)."""
+    rgba = np.asarray(im.convert("RGBA"), np.float32) / 255.0
+    board = checkerboard(*rgba.shape[:2], cell=cell).astype(np.float32)[..., None] / 255.0
+    a = rgba[..., 3:]
+    return Image.fromarray(np.uint8(np.clip(rgba[..., :3] * a + board * (1 - a), 0, 1) * 255 + 0.5))
+
+
+def preview(data: bytes, max_side: int = 256) -> Image.Image | None:
+    """What a person gave, for showing: upright, at most `max_side`, transparency on a checkerboard.
+    None when the picture has no transparency (then the prepared picture's own copy will do).
+    Call only on bytes that `preprocess.prepare` has accepted (it checks size and format first)."""
+    from PIL import ImageOps
+    with Image.open(io.BytesIO(data)) as im:
+        im.seek(0)
+        if not has_alpha(im):
+            return None
+        im = ImageOps.exif_transpose(im.convert("RGBA"))
+    im.thumbnail((max_side, max_side))
+    return on_checkerboard(im, cell=max(4, max(im.size) // 16))
+
+
+def flatten_png(data: bytes, background: int = 0) -> bytes:
+    """PNG bytes with any transparency composited onto a grey level (0 = black): the drawing pad
+    paints light strokes on a transparent canvas shown as black, so black is what the person saw."""
+    with Image.open(io.BytesIO(data)) as im:
+        rgba = np.asarray(im.convert("RGBA"), np.float32) / 255.0
+    a = rgba[..., 3:]
+    rgb = rgba[..., :3] * a + (background / 255.0) * (1 - a)
+    return png_bytes(np.uint8(np.clip(rgb, 0, 1) * 255 + 0.5))
+
+
 def gif_bytes(frames, scale: int = 4, ms_per_frame: int = 80, bounce: bool = True) -> bytes:
     """An animated GIF of the frames (forth and back when `bounce`), looping forever."""
     imgs = [Image.fromarray(upscale(f, scale)) for f in to_uint8(frames)]

@@ -54,3 +54,12 @@ def interpolate(a, b, steps: int, method: str = "slerp") -> np.ndarray:
     if method in ("lerp", "linear"):
         return lerp(a, b, steps)
     raise ValueError(f"unknown interpolation {method!r}: use 'linear' or 'spherical'")
+
+
+def codes_csv(path) -> str:
+    """The frames' latent codes as CSV (a header `frame,z1,...,zd`, one row per frame), with enough
+    digits (9 significant) that float32 codes read back exactly."""
+    path = np.atleast_2d(np.asarray(path, np.float32))
+    head = ",".join(["frame"] + [f"z{j + 1}" for j in range(path.shape[1])])
+    rows = (",".join([str(i)] + [f"{v:.9g}" for v in row]) for i, row in enumerate(path.tolist()))
+    return "\n".join([head, *rows]) + "\n"

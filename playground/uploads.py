@@ -11,13 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from models.inversion import invert
+from playground.imaging import to_float
 
 GAN_REFERENCE_IMAGES = 64        # reference images inverted per GAN (shipped: scripts/build_maps.py)
 GAN_LIVE_IMAGES = 12             # ... or, for a GAN without shipped errors, inverted on first use
+MAX_KEPT_FILES = 16              # per session: uploaded files kept to show again on the Encode page
+MAX_KEPT_BYTES = 40 * 2**20      # ... and at most this many bytes of them
 
 
 @dataclass
@@ -42,7 +47,7 @@ def encode_images(model, images: np.ndarray, progress=None) -> Encoded:
 def reference_errors(model, ref_images: np.ndarray, n: int | None = None, progress=None) -> np.ndarray:
     """The same error for reference images (uint8 (N, 28, 28)): all of them for a VAE; for a GAN,
     whose inversion costs about a second per image here, a fixed random subset of `n`."""
-    x = ref_images.astype(np.float32) / 255
+    x = to_float(ref_images)
     if model.kind == "gan":
         x = x[np.random.default_rng(0).permutation(len(x))[:n or GAN_REFERENCE_IMAGES]]
     return encode_images(model, x, progress).mse
@@ -66,11 +71,83 @@ def anomaly_percentile(err: np.ndarray, ref_err: np.ndarray) -> np.ndarray:
     return 100.0 * np.searchsorted(ref, np.asarray(err), side="left") / len(ref)
 
 
+def sq_distances(queries: np.ndarray, space: np.ndarray) -> np.ndarray:
+    """(Q, N) squared Euclidean distances between rows, never negative (the one distance helper)."""
+    q = np.atleast_2d(np.asarray(queries, np.float64))
+    s = np.atleast_2d(np.asarray(space, np.float64))
+    d2 = (q ** 2).sum(1)[:, None] - 2 * q @ s.T + (s ** 2).sum(1)[None]
+    return np.maximum(d2, 0.0)
+
+
 def nearest(space: np.ndarray, queries: np.ndarray, k: int = 5) -> np.ndarray:
-    """Indices (Q, k) of the k nearest rows of `space` (Euclidean) for each query."""
-    space, queries = np.asarray(space, np.float32), np.atleast_2d(np.asarray(queries, np.float32))
-    d2 = (queries ** 2).sum(1)[:, None] - 2 * queries @ space.T + (space ** 2).sum(1)[None]
-    k = min(k, len(space))
+    """Indices (Q, k) of the k nearest rows of `space` (Euclidean) for each query, nearest first."""
+    d2 = sq_distances(queries, space)
+    k = min(k, d2.shape[1])
     idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(d2, idx, 1).argsort(1)
+    order = np.take_along_axis(d2, idx, 1).argsort(1, kind="stable")
     return np.take_along_axis(idx, order, 1)
+
+
+# ---- the reference errors an upload is ranked against -------------------------------------------
+
+class ReferenceErrors(NamedTuple):
+    errors: np.ndarray           # (N,) pixel MSE of reference images
+    source: str                  # for a caption: what these errors are
+    warning: str | None = None   # for st.warning: why the shipped errors were not used (else None)
+
+
+def shipped_errors(model, maps_dir) -> tuple[np.ndarray | None, str]:
+    """A GAN's reference inversion errors shipped in `maps_dir` (scripts/build_maps.py), and where
+    they came from; or (None, why not) in words for a person."""
+    path = Path(maps_dir) / errors_file(model)
+    if not path.is_file():
+        return None, (f"{path.name} is not in {path.parent} (scripts/build_maps.py writes it for "
+                      "these weights)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            err = np.asarray(f["errors"], np.float64)
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        return None, f"{path.name} cannot be read ({type(e).__name__}: {e})"
+    if err.ndim != 1 or len(err) == 0 or not np.isfinite(err).all() or (err < 0).any():
+        return None, f"{path.name} holds no usable errors (shape {err.shape})"
+    return err, path.name
+
+
+def load_reference_errors(model, ref_images: np.ndarray, maps_dir, progress=None) -> ReferenceErrors:
+    """The errors uploads are ranked against: a VAE's on every reference image; a GAN's shipped
+    inversions, or (visibly, with the reason) a few inverted now when those cannot be used."""
+    if model.kind != "gan":
+        err = reference_errors(model, ref_images, progress=progress)
+        return ReferenceErrors(err, f"all {len(err):,} reference images")
+    err, why = shipped_errors(model, maps_dir)
+    if err is not None:
+        return ReferenceErrors(err, f"{len(err)} reference images inverted ahead of time ({why})")
+    err = reference_errors(model, ref_images, n=GAN_LIVE_IMAGES, progress=progress)
+    return ReferenceErrors(
+        err, f"only {len(err)} reference images, inverted just now",
+        f"The shipped inversion errors of {model.name} were not used: {why}. The percentile is "
+        f"ranked against only {len(err)} reference images inverted just now, so it is coarse.")
+
+
+# ---- files kept for the session -------------------------------------------------------------------
+
+def unique_names(names) -> list[str]:
+    """Names made distinct for display and as keys: a second 'a.png' becomes 'a.png (2)'."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        n = seen.get(name, 0) + 1
+        seen[name] = n
+        out.append(name if n == 1 else f"{name} ({n})")
+    return out
+
+
+def keep_latest(files, max_files: int = MAX_KEPT_FILES, max_bytes: int = MAX_KEPT_BYTES) -> list:
+    """The newest (last) of `files` [(name, bytes), ...] within both bounds, in their order."""
+    kept, total = [], 0
+    for name, data in reversed(list(files)):
+        if len(kept) >= max_files or total + len(data) > max_bytes:
+            break
+        kept.append((name, data))
+        total += len(data)
+    return kept[::-1]

@@ -8,7 +8,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 import models
 from models.inversion import invert
-from playground.uploads import anomaly_percentile, encode_images, nearest
+from playground.latent_map import SHIPPED_MAPS
+from playground.uploads import (GAN_REFERENCE_IMAGES, anomaly_percentile, encode_images, errors_file,
+                                keep_latest, load_reference_errors, nearest, sq_distances, unique_names)
 from test_app import assert_clean, run_app
 
 
@@ -101,13 +103,20 @@ def test_upload_page_inverts_for_a_gan():
     captions = " ".join(c.value for c in at.caption)
     assert "random starts" in captions
     assert at.metric[0].label == "Pixel MSE" and float(at.metric[0].value) < 0.1
+    # ranked against the shipped inversion errors of this GAN, not a few inverted live
+    assert not at.warning, [w.value for w in at.warning]
+    assert f"Ranked against {GAN_REFERENCE_IMAGES} reference images" in captions
+    with np.load(SHIPPED_MAPS / errors_file(models.load("fashion-mnist-gan")), allow_pickle=False) as f:
+        shipped = f["errors"]
+    mse = float(at.metric[0].value)                          # shown with 4 decimals
+    possible = {f"{p:.0f}" for p in anomaly_percentile([mse - 5e-5, mse, mse + 5e-5], shipped)}
+    shown = next(e.proto.text for e in at.get("progress") if "More unusual" in e.proto.text)
+    assert shown.split("than ")[1].split("%")[0] in possible, (shown, possible)
 
 
 def test_every_shipped_gan_ships_its_reference_inversion_errors():
     """Else the upload page would invert reference images at run time (scripts/build_maps.py)."""
     from conftest import GENERATIVE
-    from playground.latent_map import SHIPPED_MAPS
-    from playground.uploads import GAN_REFERENCE_IMAGES, errors_file
 
     gans = [models.load(n) for n in GENERATIVE if models.load(n).kind == "gan"]
     assert gans
@@ -115,3 +124,84 @@ def test_every_shipped_gan_ships_its_reference_inversion_errors():
         with np.load(SHIPPED_MAPS / errors_file(g), allow_pickle=False) as f:
             err = f["errors"]
         assert err.shape == (GAN_REFERENCE_IMAGES,) and (err > 0).all() and (err < 0.1).all()
+
+
+GANS = [n for n in ("mnist-gan", "fashion-mnist-gan")]
+
+
+@pytest.mark.parametrize("name", GANS)
+def test_the_shipped_inversion_errors_are_what_uploads_are_ranked_against(name):
+    g = models.load(name)
+    with np.load(SHIPPED_MAPS / errors_file(g), allow_pickle=False) as f:
+        shipped = f["errors"]
+    ref = load_reference_errors(g, models.reference(g.dataset)[0], SHIPPED_MAPS)
+    assert ref.warning is None
+    np.testing.assert_array_equal(ref.errors, shipped)
+    assert errors_file(g) in ref.source and f"{GAN_REFERENCE_IMAGES} reference images" in ref.source
+
+
+def test_missing_or_unreadable_gan_errors_are_said_and_a_few_measured_now(tmp_path, monkeypatch):
+    import playground.uploads as uploads
+    monkeypatch.setattr(uploads, "GAN_LIVE_IMAGES", 2)
+    g = models.load("mnist-gan")
+    ref_images = models.reference("mnist")[0]
+    missing = load_reference_errors(g, ref_images, tmp_path)
+    assert len(missing.errors) == 2 and (missing.errors > 0).all()
+    assert errors_file(g) in missing.warning and "is not in" in missing.warning
+    assert "only 2 reference images" in missing.warning and "only 2" in missing.source
+    (tmp_path / errors_file(g)).write_bytes(b"not an npz")
+    broken = load_reference_errors(g, ref_images, tmp_path)
+    assert "cannot be read" in broken.warning and errors_file(g) in broken.warning
+    np.savez(tmp_path / errors_file(g), errors=np.array([np.nan, 1.0]))
+    assert "no usable errors" in load_reference_errors(g, ref_images, tmp_path).warning
+
+
+def test_a_vae_is_ranked_against_its_whole_reference_set():
+    m = models.load("mnist-vae")
+    images = models.reference("mnist")[0][:50]
+    ref = load_reference_errors(m, images, "/nonexistent")
+    assert ref.warning is None and len(ref.errors) == 50 and "all 50" in ref.source
+    np.testing.assert_allclose(ref.errors, encode_images(m, images / 255.0).mse, rtol=1e-6)
+
+
+def test_sq_distances_are_squared_euclidean_and_never_negative():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(4, 3)) * 1e3, rng.normal(size=(6, 3)) * 1e3
+    np.testing.assert_allclose(sq_distances(a, b), ((a[:, None] - b[None]) ** 2).sum(-1), rtol=1e-9)
+    assert (sq_distances(a, a).diagonal() >= 0).all()
+    assert sq_distances(a, a).diagonal().max() < 1e-6
+
+
+def test_keep_latest_keeps_the_newest_within_both_bounds():
+    files = [(f"f{i}", b"x" * 10) for i in range(5)]
+    assert keep_latest(files, max_files=3, max_bytes=100) == files[2:]
+    assert keep_latest(files, max_files=10, max_bytes=25) == files[3:]
+    assert keep_latest(files, max_files=10, max_bytes=1000) == files
+    assert keep_latest([], 3, 10) == []
+
+
+def test_unique_names_number_repeats():
+    assert unique_names(["a.png", "b.png", "a.png", "a.png"]) == ["a.png", "b.png", "a.png (2)", "a.png (3)"]
+
+
+def test_preview_shows_transparency_on_a_checkerboard_and_flatten_paints_it_black():
+    from playground.imaging import flatten_png, preview
+    from playground.preprocess import prepare as prep
+    im = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    ImageDraw.Draw(im).rectangle((24, 8, 40, 56), fill=(255, 255, 255, 255))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    shown = np.asarray(preview(buf.getvalue()))
+    assert shown.shape == (64, 64, 3)
+    assert set(np.unique(shown[:4, :4])) == {255} and set(np.unique(shown[:, :8])) == {204, 255}
+    assert (shown[30, 30] == 255).all()
+    opaque = io.BytesIO()
+    im.convert("RGB").save(opaque, "PNG")
+    assert preview(opaque.getvalue()) is None                     # nothing transparent to show
+    flat = Image.open(io.BytesIO(flatten_png(buf.getvalue())))
+    assert flat.mode == "RGB" and np.asarray(flat)[0, 0].tolist() == [0, 0, 0]
+    assert np.asarray(flat)[30, 30].tolist() == [255, 255, 255]
+    card = models.load("mnist-vae").card
+    assert not any("Transparent" in n for n in prep(flatten_png(buf.getvalue()), card).notes)
+    np.testing.assert_allclose(prep(flatten_png(buf.getvalue()), card).image, prep(buf.getvalue(), card).image,
+                               atol=1e-6)                         # the same input the model saw before

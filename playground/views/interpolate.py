@@ -5,7 +5,7 @@ import streamlit as st
 from playground import session
 from playground.figures import lines, map_figure
 from playground.imaging import gif_bytes, png_bytes, tile, upscale
-from playground.interpolation import interpolate, lerp, slerp
+from playground.interpolation import codes_csv, interpolate, lerp, slerp
 
 ss = st.session_state
 m = session.header(
@@ -54,13 +54,15 @@ else:
 path = interpolate(za, zb, frames, method)
 decoded = m.decode(path)
 strip = tile(decoded, min(frames, 16))
-st.image(upscale(strip, 3 if frames <= 16 else 2),
+st.image(upscale(strip, 3 if frames <= 16 else 2), output_format="PNG",
          caption=f"{frames} frames, {method} interpolation, read left to right")
 
-d1, d2, _ = st.columns([1, 1, 3])
+d1, d2, d3, _ = st.columns([1, 1, 1, 2])
 stem = f"{ss.model}-{method}-{frames}"
 d1.download_button("Download GIF", gif_bytes(decoded), f"{stem}.gif", "image/gif", key="dl_gif")
 d2.download_button("Download PNG grid", png_bytes(upscale(strip, 2)), f"{stem}.png", "image/png", key="dl_png")
+d3.download_button("Download codes (CSV)", codes_csv(path), f"{stem}-codes.csv", "text/csv", key="dl_codes",
+                   help="The latent code of every frame, first to last: the path itself.")
 
 left, right = st.columns([3, 2])
 with left:
@@ -69,9 +71,12 @@ with left:
                      path=lmap.place(path), axis_titles=session.axis_titles(lmap), height=460,
                      marker_size=4)
     st.plotly_chart(fig, key=f"interp-map-{ss.model}-{ss.proj}", config={"displaylogo": False})
-    if not lmap.exact:
-        st.caption("On a t-SNE or feature map the frames are placed among their nearest reference "
-                   "points; the map itself is never recomputed.")
+    if lmap.method == "tsne":
+        st.caption("t-SNE has no formula for new points: the frames are placed among their nearest "
+                   "map points; the map itself is never recomputed.")
+    elif lmap.embed is not None:
+        st.caption("This map lays out the classifier's features of the generated images: each frame "
+                   "is placed by the features of its decoded image.")
 with right:
     t = np.linspace(0, 1, frames)
     norms = {"linear": np.linalg.norm(lerp(za, zb, frames), axis=1),

@@ -6,6 +6,52 @@ from playground import session
 from playground.figures import bars, lines
 from playground.imaging import tile, upscale
 
+# What the card's keys mean, for people (a key missing here is shown with its words spaced out).
+METRICS = {
+    "test_neg_elbo_nats": "Negative ELBO (nats per image, lower is better)",
+    "test_reconstruction_nats": "Reconstruction term (nats per image)",
+    "test_kl_nats": "KL term (nats per image)",
+    "test_recon_mse": "Reconstruction pixel MSE",
+    "active_latent_dims": "Active latent dimensions (KL > 0.01 nats)",
+    "n_test": "Held-out images measured",
+    "recon_class_accuracy": "Classifier accuracy on reconstructions",
+    "original_class_accuracy": "Classifier accuracy on the originals",
+    "n_samples": "Samples measured",
+    "min_class_share": "Smallest class share of samples",
+    "max_class_share": "Largest class share of samples",
+    "inception_score": "Classifier Inception Score (higher is better)",
+    "inception_score_real_test": "Inception Score of held-out real images",
+    "frechet_distance": "Fréchet distance in classifier features (lower is better)",
+    "frechet_distance_real_test": "Fréchet distance of held-out real images",
+    "mean_confidence": "Classifier's mean confidence on samples",
+    "discriminator_real_mean": "Discriminator's mean score on real images",
+    "discriminator_fake_mean": "Discriminator's mean score on generated images",
+    "test_accuracy": "Held-out accuracy",
+}
+SETTINGS = {
+    "optimizer": "Optimizer", "lr": "Learning rate", "batch_size": "Batch size", "epochs": "Epochs",
+    "steps": "Optimizer steps", "activation": "Activation", "beta": "β (weight of the KL term)",
+    "augmentation": "Augmentation", "generator_ema": "Generator EMA (decay)", "seed": "Random seed",
+    "machine": "Machine",
+}
+CURVES = {
+    "train_loss": "training loss", "test_neg_elbo": "held-out negative ELBO", "test_kl": "held-out KL",
+    "loss_d": "discriminator loss", "loss_g": "generator loss", "d_real": "D(real)", "d_fake": "D(generated)",
+    "train_accuracy": "training accuracy", "test_accuracy": "held-out accuracy",
+}
+
+
+def human(key: str, names: dict) -> str:
+    return names.get(key) or key.replace("_", " ").capitalize()
+
+
+def legend_below(fig):
+    """Legend in rows under the plot, so long names never squeeze or clip it in a narrow column."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+                      margin=dict(l=10, r=10, t=40, b=70), height=340)
+    return fig
+
+
 ss = st.session_state
 m = session.header(
     "How this model works",
@@ -26,16 +72,14 @@ if card.get("notes"):
 left, right = st.columns(2)
 with left:
     st.subheader("Hyperparameters")
-    rows = {k: tr[k] for k in ("optimizer", "lr", "batch_size", "epochs", "steps", "activation",
-                               "beta", "augmentation", "generator_ema", "seed", "machine")
-            if tr.get(k) is not None}
+    rows = {human(k, SETTINGS): tr[k] for k in SETTINGS if tr.get(k) is not None}
     arch = {f"{mod}: {spec['class']}": ", ".join(f"{k}={v}" for k, v in spec["args"].items())
             for mod, spec in card["architecture"].items()}
     st.table({"setting": list(rows) + list(arch), "value": [str(v) for v in rows.values()] + list(arch.values())})
 with right:
     st.subheader("Measured on held-out data")
     flat = {k: v for k, v in met.items() if not isinstance(v, (list, dict)) and k != "measured_on"}
-    st.table({"metric": list(flat), "value": [str(v) for v in flat.values()]})
+    st.table({"metric": [human(k, METRICS) for k in flat], "value": [str(v) for v in flat.values()]})
     st.caption(met.get("measured_on", ""))
 
 hist = tr.get("history") or []
@@ -47,9 +91,9 @@ if hist:
     cols = st.columns(2)
     for col, (g, ks) in zip(cols, groups.items()):
         if ks:
-            col.plotly_chart(lines({k: (ep, [h[k] for h in hist]) for k in ks},
-                                   title="Training curves" if g == "loss" else "Per-epoch measurements",
-                                   x_title="epoch", y_title=""), key=f"hist-{g}")
+            col.plotly_chart(legend_below(lines({human(k, CURVES): (ep, [h[k] for h in hist]) for k in ks},
+                                                title="Training curves" if g == "loss" else "Per-epoch measurements",
+                                                x_title="epoch", y_title="")), key=f"hist-{g}")
 
 @st.fragment
 def reparameterisation_demo():

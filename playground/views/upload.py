@@ -1,6 +1,7 @@
 """Upload pictures and see what the model makes of them: its input, its reconstruction, how unusual
 it is, its nearest reference images and its point on the map."""
 import hashlib
+from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
@@ -8,12 +9,30 @@ import streamlit as st
 from playground import session
 from playground.drawpad import drawpad
 from playground.figures import map_figure
-from playground.imaging import tile, upscale
-from playground.preprocess import ImageError, prepare
-from playground.uploads import anomaly_percentile, encode_images, nearest
+from playground.imaging import flatten_png, preview, tile, upscale
+from playground.preprocess import FORMATS, ImageError, prepare
+from playground.uploads import (MAX_KEPT_FILES, ReferenceErrors, anomaly_percentile, encode_images,
+                                keep_latest, nearest, unique_names)
 
-TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+DRAWING = "your drawing"
+MAX_ENCODED = 64                 # per session: encodings kept so a rerun never encodes twice
 ss = st.session_state
+
+
+def keep_uploader_files() -> None:
+    """The uploader changed: what it holds now is what the page keeps (so removing every file from
+    it forgets them too); the drawing, which has its own Clear, stays."""
+    files = [(f.name, f.getvalue()) for f in ss.get("uploads") or []]
+    drawing = [(n, d) for n, d in ss.get("_kept_uploads", []) if n == DRAWING]
+    ss["_kept_uploads"] = keep_latest(files) + drawing
+
+
+def forget_uploads() -> None:
+    ss["_kept_uploads"] = []
+    ss["_upload_codes"] = OrderedDict()
+    session.remember_uploads(ss.model, {})
+
+
 m = session.header(
     "Encode your images",
     "Upload photos, scans or screenshots: each is prepared like the training data, encoded (a GAN, "
@@ -22,81 +41,122 @@ lmap = session.latent_map(ss.model, ss.proj)
 
 col_files, col_draw = st.columns([3, 2], gap="large")
 with col_files:
-    files = st.file_uploader("Pictures (PNG, JPEG, GIF, BMP, WebP or TIFF; up to 10 MB each)", type=TYPES,
-                             accept_multiple_files=True, key="uploads",
+    # No `type=` filter: the browser would drop other files without a word; every file gets a verdict below.
+    files = st.file_uploader(f"Pictures ({', '.join(FORMATS)}; up to 10 MB each)",
+                             accept_multiple_files=True, key="uploads", on_change=keep_uploader_files,
                              help="A digit written on paper and photographed works: dark ink on light "
                                   "paper is inverted, the content is cropped, scaled and centred like "
                                   f"{m.card['dataset']['name']}.")
 with col_draw:
     st.markdown("**…or draw one**")
     drawn = drawpad(key="drawpad")
-sources = [(f.name, f.getvalue()) for f in files or []] + ([("your drawing", drawn)] if drawn else [])
+
+live = [(f.name, f.getvalue()) for f in files or []]
+if drawn:
+    # light strokes on a transparent canvas shown as black: flatten onto black, as the person saw it
+    live.append((DRAWING, flatten_png(drawn)))
+if live:
+    ss["_kept_uploads"] = keep_latest(live)
+    sources = ss["_kept_uploads"]
+    if len(sources) < len(live):
+        st.warning(f"Only the last {len(sources)} of your {len(live)} pictures are kept and encoded "
+                   f"(at most {MAX_KEPT_FILES} files, 40 MB in all).", icon=":material/content_cut:")
+else:
+    sources = ss.get("_kept_uploads", [])
+    if sources:
+        k1, k2 = st.columns([4, 1])
+        k1.info(f"Showing the {len(sources)} picture(s) you gave earlier in this session "
+                f"({', '.join(n for n, _ in sources)}). New uploads replace them.",
+                icon=":material/history:")
+        k2.button("Forget them", icon=":material/delete:", key="forget_uploads", on_click=forget_uploads,
+                  help="Remove these pictures and their codes from this session (the Interpolate and "
+                       "Drag pages stop offering them).")
 if not sources:
     st.info("Nothing uploaded or drawn yet. Each picture is processed on its own, so one bad file "
             "never stops the others.", icon=":material/upload:")
     st.stop()
 
-# ---- prepare every picture; report the bad ones and go on with the rest ---------------------------
-good = []
-for name, data in sources:
+# ---- prepare every picture; every file gets a verdict, the bad ones with the reason ---------------
+good, bad = [], []
+for name, data in zip(unique_names(n for n, _ in sources), (d for _, d in sources)):
     try:
-        good.append((name, hashlib.sha256(data).hexdigest()[:16], prepare(data, m.card)))
+        good.append((name, data, hashlib.sha256(data).hexdigest()[:16], prepare(data, m.card)))
     except ImageError as e:
-        st.error(f"**{name}**: {e}", icon=":material/broken_image:")
+        bad.append(name)
+        st.error(f"**{name}** was not used: {e}", icon=":material/broken_image:")
+if bad:
+    st.caption(f"{len(good)} of {len(sources)} files encoded; {len(bad)} could not be used (above).")
 if not good:
+    session.remember_uploads(ss.model, {})
     st.stop()
 
-# ---- encode (cached per model and file content, so a rerun never inverts twice) -------------------
-cache = ss.setdefault("_upload_codes", {})
+# ---- encode (cached per weights and file content, so a rerun never inverts twice) -----------------
+cache = ss.get("_upload_codes")
+if not isinstance(cache, OrderedDict):
+    cache = ss["_upload_codes"] = OrderedDict()
 sha = m.card["weights"]["sha256"]
-todo = [(name, key, p) for name, key, p in good if (sha, key) not in cache]
+todo = [(key, p) for _, _, key, p in good if (sha, key) not in cache]
 if todo:
     bar = st.progress(0.0, text="Encoding…")
-    enc = encode_images(m, np.stack([p.image for _, _, p in todo]),
+    enc = encode_images(m, np.stack([p.image for _, p in todo]),
                         progress=lambda fr, text: bar.progress(min(fr, 1.0), text=text))
     bar.empty()
-    for i, (_, key, _) in enumerate(todo):
+    for i, (key, _) in enumerate(todo):
         cache[(sha, key)] = dict(z=enc.z[i], recon=enc.recon[i], mse=float(enc.mse[i]),
                                  restarts=None if enc.restart_mse is None else enc.restart_mse[i])
-rows = [cache[(sha, key)] for _, key, _ in good]
+for _, _, key, _ in good:
+    cache.move_to_end((sha, key))
+while len(cache) > MAX_ENCODED:
+    cache.popitem(last=False)
+rows = [cache[(sha, key)] for _, _, key, _ in good]
 z = np.stack([r["z"] for r in rows])
 mse = np.array([r["mse"] for r in rows])
-ref_err = session.reference_errors(ss.model)
-pct = anomaly_percentile(mse, ref_err)
+ref = session.reference_errors(ss.model)
+if not isinstance(ref, ReferenceErrors):        # session.reference_errors not yet switched (see uploads)
+    ref = ReferenceErrors(np.asarray(ref), f"{len(ref):,} reference images")
+if ref.warning:
+    st.warning(ref.warning, icon=":material/warning:")
+pct = anomaly_percentile(mse, ref.errors)
 ref_images, ref_space, ref_labels = session.reference_space(ss.model)
-query = z if m.kind == "vae" else session.classifier_features(ss.model, np.stack([p.image for _, _, p in good]))
+query = z if m.kind == "vae" else session.classifier_features(ss.model, np.stack([p.image for *_, p in good]))
 neighbours = nearest(ref_space, query, k=6)
 
-# the codes are remembered for the Interpolate page
-session.remember_uploads(ss.model, {name: r["z"] for (name, _, _), r in zip(good, rows)})
+# the codes are offered to the Interpolate and Drag pages
+session.remember_uploads(ss.model, {name: r["z"] for (name, *_), r in zip(good, rows)})
 
 # ---- the map with the uploads on it --------------------------------------------------------------
 st.subheader("Where they land")
-names = [name for name, _, _ in good]
+names = [name for name, *_ in good]
 fig = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_source,
                  marks=(lmap.place(z), names), axis_titles=session.axis_titles(lmap), height=480,
                  marker_size=4)
 st.plotly_chart(fig, key=f"upload-map-{ss.model}-{ss.proj}", config={"displaylogo": False})
-st.caption("Stars are your images, placed into the existing map"
-           + (" exactly (a linear projection)." if lmap.exact else
-              " among their nearest map points (t-SNE has no formula for new points; the map is "
-              "never recomputed).") + " Use them as ends on the **Interpolate** page.")
+how = (" among their nearest map points (t-SNE has no formula for new points; the map is never "
+       "recomputed)." if lmap.method == "tsne" else
+       " exactly, by the map's own linear projection" + (" of the classifier's features of the decoded "
+                                                         "image." if lmap.embed is not None else "."))
+st.caption("Stars are your images, placed into the existing map" + how
+           + " Use them as ends on the **Interpolate** page.")
 
 # ---- one row per upload --------------------------------------------------------------------------
 what = "Reconstruction" if m.kind == "vae" else "Best match G(z)"
-for (name, _, p), r, pc, nb in zip(good, rows, pct, neighbours):
+for (name, data, _, p), r, pc, nb in zip(good, rows, pct, neighbours):
     st.divider()
     st.markdown(f"#### {name}")
     c1, c2, c3, c4 = st.columns([2, 1, 1, 3])
-    c1.image(p.original, caption=f"Uploaded ({p.original.width} × {p.original.height} shown)")
-    c2.image(upscale(tile(p.image[None, None], 1), 4),
-             caption="What the model sees (28 × 28)")
-    c3.image(upscale(tile(r["recon"][None, None], 1), 4), caption=what)
+    shown = preview(data)
+    c1.image(shown if shown is not None else p.original,
+             caption=f"Uploaded ({p.original.width} × {p.original.height} shown"
+                     + (", transparent parts as a checkerboard)" if shown is not None else ")"))
+    c2.image(upscale(tile(p.image[None, None], 1), 4), caption="What the model sees (28 × 28)",
+             output_format="PNG")
+    c3.image(upscale(tile(r["recon"][None, None], 1), 4), caption=what, output_format="PNG")
     with c4:
         st.metric("Pixel MSE", f"{r['mse']:.4f}",
                   help="Mean squared difference between the model's input and its "
                        + ("reconstruction." if m.kind == "vae" else "best match found by inversion."))
         st.progress(min(pc / 100, 1.0), text=f"More unusual than {pc:.0f}% of the reference images")
+        st.caption(f"Ranked against {ref.source}.")
         if pc >= 95:
             st.warning("The model reproduces this worse than almost every real image it was tested on: "
                        "it is far from what it learned (an outlier, or not "
@@ -106,6 +166,6 @@ for (name, _, p), r, pc, nb in zip(good, rows, pct, neighbours):
                        f"{r['restarts'][0]:.4f} (best) to {r['restarts'][-1]:.4f} (worst).")
         for note in p.notes:
             st.caption(f"• {note}")
-    st.image(upscale(tile(ref_images[nb][:, None] / 255.0, len(nb)), 2),
+    st.image(upscale(tile(ref_images[nb], len(nb)), 2), output_format="PNG",
              caption="Nearest reference images: " + ", ".join(m.class_names[c] for c in ref_labels[nb])
                      + (" (by latent code)" if m.kind == "vae" else " (by the classifier's features)"))
