@@ -1,0 +1,338 @@
+"""playground.latent_map with stand-in models: the map's geometry, cache keys that match the shipped
+maps, the cache files, and build_map's outputs and progress for a VAE and a GAN (written against the
+mutation run: `bash scripts/mutation.sh`, docs/mutation.md)."""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import models
+from playground import latent_map as lm
+from playground.projection import IdentityProjection, PCAProjection, TSNEProjection
+
+
+class FakeVAE:
+    """A linear 'VAE': z = flattened image @ w."""
+    kind = "vae"
+
+    def __init__(self, name="fake-vae", sha="a" * 64, d=3):
+        self.name, self.card = name, {"weights": {"sha256": sha}}
+        self.w = np.random.default_rng(0).standard_normal((784, d)).astype(np.float32) / 28
+        self.seen = []
+
+    def encode(self, x):
+        self.seen.append(x)
+        return x.reshape(len(x), -1) @ self.w
+
+
+class FakeGAN:
+    kind = "gan"
+
+    def __init__(self, name="fake-gan", sha="b" * 64):
+        self.name, self.card = name, {"weights": {"sha256": sha}}
+        self.sampled = []
+
+    def sample(self, n, seed=None):
+        self.sampled.append((n, seed))
+        return np.random.default_rng(seed).standard_normal((n, 2)).astype(np.float32)
+
+    def decode(self, z):
+        v = 1 / (1 + np.exp(-np.asarray(z, np.float32)[:, :1]))          # in (0, 1)
+        return np.broadcast_to(v[:, :, None, None], (len(z), 1, 28, 28)).astype(np.float32)
+
+
+class FakeClassifier:
+    def __init__(self, sha="c" * 64):
+        self.card = {"weights": {"sha256": sha}}
+        self.calls = 0
+
+    def features(self, x):
+        self.calls += 1
+        m = x.reshape(len(x), -1).mean(1)
+        return np.stack([m, m ** 2, np.sin(6 * m)], 1).astype(np.float32)
+
+    def predict_proba(self, x):
+        self.calls += 1
+        m = x.reshape(len(x), -1).mean(1)
+        return np.stack([1 - m, m], 1)
+
+
+@pytest.fixture
+def ref():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    images = (rng.uniform(0, 60, (60, 28, 28)) + labels[:, None, None] * 60).astype(np.uint8)
+    return images, labels
+
+
+def square_map(embed=None, projection=None):
+    y = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
+    z = np.array([[0, 0, 0], [2, 0, 0], [0, 2, 0], [2, 2, 0]], np.float32)
+    return lm.LatentMap("m", "pca", z, z, y, np.zeros(4, np.int64), "true class", np.zeros((4, 28, 28), np.uint8),
+                        projection or PCAProjection().fit(z), embed)
+
+
+# ---- the map object ------------------------------------------------------------------------------
+
+def test_latent_map_inverse_is_exact_only_for_a_linear_map_of_the_codes():
+    m = square_map()
+    assert m.exact is True and m.from_cache is False and m.cache_name == ""
+    assert (m.inverse_.k, m.inverse_.power, m.inverse_.keep_norm) == (8, 2.0, False)
+    np.testing.assert_array_equal(m.inverse_.target_, m.z)
+    learned = square_map(embed=lambda z: z)
+    assert learned.exact is False and learned.inverse_.keep_norm is True
+    assert square_map(projection=TSNEProjection()).exact is False
+    assert square_map(projection=object()).exact is False          # no exact_inverse attribute at all
+
+
+def test_to_latent_exact_with_base_or_learned():
+    m = square_map()
+    z = m.to_latent(m.place(m.z[1:2]), base=[[2.0, 0.0, 5.0]])
+    np.testing.assert_allclose(z, [[2.0, 0.0, 5.0]], atol=1e-5)    # exact, hidden component from the base
+    learned = square_map(embed=lambda z: z)
+    np.testing.assert_allclose(learned.to_latent([[1.0, 1.0]]), [[2, 2, 0]], atol=1e-4)   # a training point
+
+
+def test_place_reshapes_and_embeds_before_projecting():
+    m = square_map()
+    np.testing.assert_allclose(m.place([2, 2, 0]), m.projection.transform([[2, 2, 0]]))
+    seen = []
+    e = square_map(embed=lambda z: seen.append(z) or z * 0, projection=IdentityProjection())
+    e.projection.fit(np.zeros((1, 2)))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 2\)"):     # the embedding went in
+        e.place([1, 2, 3, 4, 5, 6])
+    assert seen[0].shape == (2, 3) and seen[0].dtype == np.float32
+
+
+def test_extent_percentiles_and_margin_exact():
+    y = np.stack([np.arange(101.0), 2 * np.arange(101.0)], 1)
+    m = lm.LatentMap("m", "latent", y, y, y, np.zeros(101, np.int64), "", np.zeros((101, 28, 28), np.uint8),
+                     IdentityProjection().fit(y))
+    np.testing.assert_allclose(m.extent(), [[1 - 4.9, 99 + 4.9], [2 - 9.8, 198 + 9.8]], rtol=1e-6)
+    np.testing.assert_allclose(m.extent(lo=0, hi=100, margin=0), [[0, 100], [0, 200]])
+    np.testing.assert_allclose(m.extent(10, 90, 0.5), [[-30, 130], [-60, 260]], rtol=1e-6)
+    xs, ys, pts = m.grid(3)
+    np.testing.assert_allclose(xs, [-3.9, 50, 103.9], rtol=1e-6)
+    np.testing.assert_allclose(ys, [207.8, 100, -7.8], rtol=1e-6)          # row 0 at the top
+    assert pts.dtype == np.float32 and pts.shape == (9, 2)
+    np.testing.assert_allclose(pts[:4], [[-3.9, 207.8], [50, 207.8], [103.9, 207.8], [-3.9, 100]], rtol=1e-6)
+
+
+def test_knn_agreement_exact():
+    y = np.array([[0, 0], [1, 0], [10, 0], [11, 0]], np.float32)
+    assert lm.knn_agreement(y, np.array([0, 0, 1, 0]), k=1) == 0.5
+    y11 = np.stack([np.arange(11.0), np.zeros(11)], 1)
+    labels = np.array([0] * 6 + [1] * 5)
+    assert lm.knn_agreement(y11, labels) == pytest.approx(5 / 11)       # k=10: all the others
+
+
+def test_methods_for():
+    assert lm.methods_for(2) == ["latent", "pca", "tsne"]
+    assert lm.methods_for(3) == lm.methods_for(1) == ["pca", "tsne"]
+
+
+# ---- cache keys ----------------------------------------------------------------------------------
+
+def test_digest_exact_and_key_order_free():
+    expect = hashlib.sha256(b'{"a": 1, "b": 2}' + b"raw").hexdigest()
+    assert lm._digest({"b": 2, "a": 1}, b"raw") == expect
+
+
+def params(method):
+    proj = {"pca": PCAProjection, "tsne": TSNEProjection, "latent": IdentityProjection}[method]()
+    return {k: v for k, v in vars(proj).items() if not k.endswith("_")}
+
+
+def card(name):
+    return json.loads((models.CHECKPOINTS / name / "card.json").read_text())
+
+
+@pytest.mark.parametrize("name, method", [("mnist-vae", "pca"), ("mnist-vae", "tsne"), ("mnist-vae2d", "latent")])
+def test_cache_key_names_the_shipped_vae_maps(name, method):
+    images, _ = models.reference("mnist")
+    m = FakeVAE(name, card(name)["weights"]["sha256"])
+    key = lm.cache_key(m, method, images, params=params(method))
+    assert len(key) == 20
+    assert (models.CHECKPOINTS / models.MAPS_DIR / f"{name}-{method}-{key}.npz").is_file()
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne"])
+def test_cache_key_names_the_shipped_gan_maps(method):
+    g = FakeGAN("mnist-gan", card("mnist-gan")["weights"]["sha256"])
+    clf = FakeClassifier(card(models.classifier_name(card("mnist-gan")))["weights"]["sha256"])
+    key = lm.cache_key(g, method, None, clf, params=params(method))
+    assert (models.CHECKPOINTS / models.MAPS_DIR / f"mnist-gan-{method}-{key}.npz").is_file()
+
+
+def test_cache_key_changes_with_every_input(ref):
+    images, _ = ref
+    base = lm.cache_key(FakeVAE(), "pca", images)
+    assert base == lm.cache_key(FakeVAE(), "pca", images, params={})
+    others = [lm.cache_key(FakeVAE(sha="d" * 64), "pca", images), lm.cache_key(FakeVAE(), "tsne", images),
+              lm.cache_key(FakeVAE(), "pca", images[::-1]), lm.cache_key(FakeVAE(), "pca", images, params={"k": 1}),
+              lm.cache_key(FakeVAE(), "pca", None), lm.cache_key(FakeGAN(sha="a" * 64), "pca", images),
+              lm.cache_key(FakeVAE(), "pca", images, FakeClassifier()),
+              lm.cache_key(FakeVAE(), "pca", images, FakeClassifier(sha="e" * 64))]
+    assert len({base, *others}) == 1 + len(others)
+
+
+# ---- cache files ---------------------------------------------------------------------------------
+
+def test_read_cache_takes_the_first_readable_file_of_the_right_size(tmp_path):
+    a, b, c = (tmp_path / d for d in "abc")
+    for d in (a, b, c):
+        d.mkdir()
+    np.savez(a / "m.npz", y=np.zeros((3, 2)))                      # wrong number of points
+    np.savez(b / "m.npz", z=np.zeros((4, 2)))                      # no "y"
+    np.savez(c / "m.npz", y=np.ones((4, 2)), space=np.ones((4, 5)))
+    got = lm._read_cache("m.npz", 4, [tmp_path / "missing", a, b, str(c)])
+    assert set(got) == {"y", "space"}
+    np.testing.assert_array_equal(got["y"], np.ones((4, 2)))
+    np.savez(b / "m.npz", y=np.zeros((4, 3)))                      # wrong width
+    assert lm._read_cache("m.npz", 4, [b]) is None
+    (b / "m.npz").write_bytes(b"garbage")                          # unreadable
+    assert lm._read_cache("m.npz", 4, [b, c])["y"][0, 0] == 1
+    np.savez(b / "m.npz", y=np.array([[object()] * 2] * 4, dtype=object))   # a pickle inside: refused
+    assert lm._read_cache("m.npz", 4, [b, c])["y"][0, 0] == 1
+    (b / "m.npz").unlink()
+    (b / "m.npz").mkdir()                                          # not a file
+    assert lm._read_cache("m.npz", 4, [b]) is None
+    assert lm._read_cache("m.npz", 4, []) is None
+
+
+def test_write_cache_is_atomic_creates_folders_and_never_raises(tmp_path):
+    path = tmp_path / "new" / "deeper" / "m-1.npz"
+    lm._write_cache(path, y=np.arange(4.0).reshape(2, 2), labels=np.array([1, 2], np.int16))
+    with np.load(path, allow_pickle=False) as f:
+        np.testing.assert_array_equal(f["y"], [[0, 1], [2, 3]])
+        assert f["labels"].dtype == np.int16
+    assert sorted(p.name for p in path.parent.iterdir()) == ["m-1.npz"]     # no temp file left
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    lm._write_cache(blocker / "m.npz", y=np.zeros((1, 2)))         # parent is a file: silently skipped
+    assert blocker.read_text() == "x"
+
+
+def test_gan_embedder_is_features_of_decoded_codes():
+    g, clf = FakeGAN(), FakeClassifier()
+    z = np.array([[0.0, 1.0], [2.0, -1.0]], np.float32)
+    np.testing.assert_array_equal(lm.gan_embedder(g, clf)(z), clf.features(g.decode(z)))
+
+
+# ---- build_map -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def fake_tsne(monkeypatch):
+    import openTSNE
+
+    class Fake:
+        runs = 0
+
+        def __init__(self, **kw):
+            self.kw = kw
+
+        def fit(self, x):
+            Fake.runs += 1
+            self.kw["callbacks"](25, 0.0, None)
+            return np.asarray(x[:, :2], np.float64)
+    monkeypatch.setattr(openTSNE, "TSNE", Fake)
+    return Fake
+
+
+def test_build_map_vae_outputs_progress_and_cache(tmp_path, ref, fake_tsne):
+    images, labels = ref
+    m, calls = FakeVAE(), []
+    built = lm.build_map(m, "tsne", ref, cache_dirs=[tmp_path], write_dir=tmp_path,
+                         progress=lambda f, t: calls.append((round(f, 4), t)))
+    assert calls == [(0.0, "Encoding the reference set…"), (0.2, "Projecting 60 points…"),
+                     (0.3111, "t-SNE: iteration 25 of 180"), (1.0, "Map ready")]
+    x = m.seen[0]
+    assert x.shape == (60, 1, 28, 28) and x.dtype == np.float32
+    np.testing.assert_allclose(x[:, 0], images / 255.0, rtol=1e-6)
+    z = (images.reshape(60, -1).astype(np.float32) / 255) @ m.w
+    np.testing.assert_allclose(built.z, z, rtol=1e-5)
+    np.testing.assert_allclose(built.space, z, rtol=1e-5)
+    np.testing.assert_allclose(built.y, z[:, :2], rtol=1e-5)
+    assert built.y.dtype == built.z.dtype == built.space.dtype == np.float32 and built.labels.dtype == np.int64
+    np.testing.assert_array_equal(built.labels, labels)
+    assert built.images is images and built.label_source == "true class" and built.embed is None
+    assert (built.model, built.method, built.from_cache) == ("fake-vae", "tsne", False)
+    key = lm.cache_key(m, "tsne", images, params=params("tsne"))
+    assert built.cache_name == f"fake-vae-tsne-{key}.npz"
+    assert isinstance(built.projection, TSNEProjection)
+    with np.load(tmp_path / built.cache_name, allow_pickle=False) as f:
+        assert set(f.files) == {"y"} and f["y"].dtype == np.float32
+        np.testing.assert_array_equal(f["y"], built.y)
+    again = lm.build_map(FakeVAE(), "tsne", ref, cache_dirs=[tmp_path], write_dir=None,
+                         progress=lambda f, t: calls.append((f, t)))
+    assert fake_tsne.runs == 1 and again.from_cache                # adopted, not refitted
+    assert calls[4:] == [(0.0, "Encoding the reference set…"), (1.0, "Map ready")]
+    np.testing.assert_array_equal(again.y, built.y)
+    np.testing.assert_allclose(again.place(again.z[:3]), built.y[:3], atol=1e-4)
+
+
+def test_build_map_pca_cached_is_refit_and_write_dir_none_writes_nothing(tmp_path, ref):
+    lm.build_map(FakeVAE(), "pca", ref, cache_dirs=[], write_dir=None)
+    assert not list(tmp_path.iterdir())
+    first = lm.build_map(FakeVAE(), "pca", ref, cache_dirs=[], write_dir=tmp_path)
+    again = lm.build_map(FakeVAE(), "pca", ref, cache_dirs=[tmp_path], write_dir=tmp_path)
+    assert again.from_cache and again.exact
+    np.testing.assert_allclose(again.projection.transform(again.z), first.y, atol=1e-5)   # projection fitted
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_build_map_refusals_name_the_model(ref):
+    with pytest.raises(ValueError, match="^the latent plane is only for 2-D latent spaces$"):
+        lm.build_map(FakeVAE(d=3), "latent", ref, cache_dirs=[], write_dir=None)
+    plane = lm.build_map(FakeVAE(d=2), "latent", ref, cache_dirs=[], write_dir=None)
+    np.testing.assert_array_equal(plane.y, plane.z)
+    with pytest.raises(ValueError, match="^fake-gan: a GAN map needs the data set's classifier$"):
+        lm.build_map(FakeGAN(), "pca", None, None, cache_dirs=[], write_dir=None)
+    clf = FakeVAE(name="fake-clf")
+    clf.kind = "classifier"
+    with pytest.raises(ValueError, match="^fake-clf is a classifier: it has no latent space to map$"):
+        lm.build_map(clf, "pca", ref, cache_dirs=[], write_dir=None)
+    with pytest.raises(ValueError, match="unknown projection"):
+        lm.build_map(FakeVAE(), "umap", ref, cache_dirs=[], write_dir=None)
+
+
+def test_build_map_gan_lays_out_decoded_samples_by_classifier_features(tmp_path):
+    g, clf, calls = FakeGAN(), FakeClassifier(), []
+    built = lm.build_map(g, "pca", None, clf, cache_dirs=[tmp_path], write_dir=tmp_path,
+                         progress=lambda f, t: calls.append((f, t)))
+    assert g.sampled[0] == (3000, 0) == (lm.GAN_POINTS, lm.GAN_SEED)
+    assert calls == [(0.0, "Decoding GAN samples…"), (0.1, "Classifying the generated images…"),
+                     (0.2, "Projecting 3000 points…"), (1.0, "Map ready")]
+    z = g.sample(3000, seed=0)
+    decoded = g.decode(z)
+    np.testing.assert_array_equal(built.z, z)
+    np.testing.assert_array_equal(built.images, np.clip(decoded[:, 0] * 255 + 0.5, 0, 255).astype(np.uint8))
+    np.testing.assert_allclose(built.space, clf.features(decoded), rtol=1e-6)
+    np.testing.assert_array_equal(built.labels, (decoded.reshape(3000, -1).mean(1) > 0.5).astype(int))
+    assert built.label_source == "classifier's guess" and built.labels.dtype == np.int64
+    np.testing.assert_allclose(built.place(z[:5]), built.y[:5], atol=1e-4)     # through the embedder
+    assert not built.exact
+    key = lm.cache_key(g, "pca", None, clf, params=params("pca"))
+    assert built.cache_name == f"fake-gan-pca-{key}.npz"
+    with np.load(tmp_path / built.cache_name, allow_pickle=False) as f:
+        assert set(f.files) == {"y", "space", "labels"}
+        assert f["space"].dtype == np.float16 and f["labels"].dtype == np.int16
+        np.testing.assert_array_equal(f["labels"], built.labels)
+    # from the cache: no classification; space and labels come back in working dtypes
+    clf2 = FakeClassifier()
+    again = lm.build_map(FakeGAN(), "pca", None, clf2, cache_dirs=[tmp_path], write_dir=None)
+    assert again.from_cache and clf2.calls == 0
+    assert again.space.dtype == np.float32 and again.labels.dtype == np.int64
+    np.testing.assert_array_equal(again.labels, built.labels)
+    np.testing.assert_allclose(again.space, built.space, atol=2e-3)
+
+
+def test_build_map_gan_cache_without_features_recomputes_them(tmp_path):
+    g, clf = FakeGAN(), FakeClassifier()
+    key = lm.cache_key(g, "pca", None, clf, params=params("pca"))
+    np.savez(tmp_path / f"fake-gan-pca-{key}.npz", y=np.ones((3000, 2), np.float32))
+    built = lm.build_map(g, "pca", None, clf, cache_dirs=[tmp_path], write_dir=None)
+    assert built.from_cache and clf.calls == 2
+    np.testing.assert_array_equal(built.y, np.ones((3000, 2)))
+    np.testing.assert_array_equal(built.labels, (built.images.reshape(3000, -1).mean(1) > 127.5).astype(int))
