@@ -31,6 +31,7 @@ def png(x: np.ndarray) -> bytes:
 
 def main():
     import torch
+    models.limit_threads()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{'model':24s} {'enc b=1':>10s} {'enc b=256':>10s} {'dec b=1':>10s} {'dec b=256':>10s} "
           f"{'dec+png ms':>10s}   (images/s)")

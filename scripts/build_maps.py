@@ -19,6 +19,7 @@ from playground.uploads import errors_file, reference_errors  # noqa: E402
 
 
 def main() -> int:
+    models.limit_threads()
     SHIPPED_MAPS.mkdir(parents=True, exist_ok=True)
     keep = set()
     for l in models.available():
@@ -26,7 +27,7 @@ def main() -> int:
             continue
         m = models.load(l.name)
         ref = models.reference(m.dataset) if m.kind == "vae" else None
-        clf = models.load(m.card["classifier"]) if m.kind == "gan" else None
+        clf = models.load(models.classifier_name(m.card)) if m.kind == "gan" else None
         for method in methods_for(m.latent_dim):
             t = time.perf_counter()
             lmap = build_map(m, method, ref, clf, cache_dirs=[SHIPPED_MAPS], write_dir=SHIPPED_MAPS)

@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("."))
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    models.limit_threads()
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names:
         m = models.load(name)

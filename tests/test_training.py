@@ -1,5 +1,6 @@
 """A tiny end-to-end training run on a folder of images writes a loadable checkpoint."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,3 +113,63 @@ def test_evaluate_recomputes_the_card_metrics(image_folder, tmp_path, capsys):
     assert evaluate(["shapes-vae", "--root", str(out), "--write"]) == 0
     assert json.loads((out / "shapes-vae" / "card.json").read_text())["metrics"]["test_recon_mse"] < 1
     assert evaluate(["no-such-model", "--root", str(out)]) == 2
+
+
+def _common(image_folder, out, *extra):
+    return ["--dataset", str(image_folder), "--out", str(out), "--epochs", "2", "--batch-size", "8",
+            "--quiet", "--latent-dim", "3", *extra]
+
+
+def test_one_history_row_per_epoch_and_reference_figures_recorded(image_folder, tmp_path, capsys):
+    """The single epoch loop: every kind writes one history row per epoch; with a reference set
+    for the data set, the card also gets `metrics_reference`, which evaluate --reference re-measures."""
+    from models.evaluate import main as evaluate
+    out = tmp_path / "ckpts"
+    assert main(["reference", "--dataset", str(image_folder), "--out", str(out)]) == 0
+    assert main(["classifier", *_common(image_folder, out)]) == 0
+    assert main(["vae", *_common(image_folder, out)]) == 0
+    for name, keys in (("shapes-classifier", {"train_accuracy", "test_accuracy"}),
+                       ("shapes-vae", {"train_loss", "test_neg_elbo", "test_kl"})):
+        card = json.loads((out / name / "card.json").read_text())
+        assert [r["epoch"] for r in card["training"]["history"]] == [1, 2]
+        assert all(keys <= set(r) for r in card["training"]["history"])
+    card = json.loads((out / "shapes-vae" / "card.json").read_text())
+    assert card["classifier"] == "shapes-classifier" == models.classifier_name(card)
+    ref = card["metrics_reference"]
+    assert "reference" in ref["measured_on"] and 0 <= ref["recon_class_accuracy"] <= 1
+    capsys.readouterr()
+    assert evaluate(["--reference", "shapes-vae", "--root", str(out)]) == 0
+    row = next(l for l in capsys.readouterr().out.splitlines() if "test_neg_elbo_nats" in l).split()
+    assert float(row[1]) == float(row[2]) == ref["test_neg_elbo_nats"]
+
+
+def test_no_classifier_is_a_visible_note_in_the_card(image_folder, tmp_path, capsys):
+    out = tmp_path / "ckpts"
+    assert main(["vae", *_common(image_folder, out, "--max-steps", "2")]) == 0
+    assert "no checkpoint 'shapes-classifier'" in capsys.readouterr().err
+    card = json.loads((out / "shapes-vae" / "card.json").read_text())
+    assert "shapes-classifier" in card["metrics"]["not_measured"] and card["classifier"] is None
+    assert "recon_class_accuracy" not in card["metrics"]
+
+
+def test_a_broken_or_missing_classifier_stops_training_before_it_starts(image_folder, tmp_path, capsys):
+    out = tmp_path / "ckpts"
+    assert main(["classifier", *_common(image_folder, out, "--max-steps", "1")]) == 0
+    weights = out / "shapes-classifier" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10])                     # truncated: broken
+    capsys.readouterr()
+    assert main(["vae", *_common(image_folder, out)]) == 2
+    assert "classifier for metrics is unusable" in capsys.readouterr().err
+    assert not (out / "shapes-vae").exists()
+    assert main(["vae", *_common(image_folder, out, "--classifier", "nope")]) == 2
+    assert "--classifier nope" in capsys.readouterr().err
+
+
+def test_evaluate_does_not_import_training():
+    import subprocess
+    import sys
+    code = ("import sys, models.evaluate; "
+            "print(sorted(m for m in sys.modules if m in ('models.train', 'models.measure')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(Path(__file__).resolve().parent.parent)).stdout
+    assert out.strip() == "['models.measure']"
