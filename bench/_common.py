@@ -9,6 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import models  # noqa: E402
 
+models.limit_threads()           # benches run as programs: use the cores, as the app does
+
 
 def best_of(fn, repeat: int = 5) -> float:
     """Best wall time of `repeat` calls, in seconds (after one warm-up call)."""
@@ -27,5 +29,5 @@ def generative():
         if l.ok and l.card["kind"] in ("vae", "gan"):
             m = models.load(l.name)
             ref = models.reference(m.dataset) if m.kind == "vae" else None
-            clf = models.load(m.card["classifier"]) if m.kind == "gan" else None
+            clf = models.load(models.classifier_name(m.card)) if m.kind == "gan" else None
             yield m, ref, clf

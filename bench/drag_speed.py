@@ -30,7 +30,7 @@ def server_step():
     for name, method in CASES:
         m = models.load(name)
         ref = models.reference(m.dataset) if m.kind == "vae" else None
-        clf = models.load(m.card["classifier"]) if m.kind == "gan" else None
+        clf = models.load(models.classifier_name(m.card)) if m.kind == "gan" else None
         lmap = build_map(m, method, ref, clf, write_dir=None)
         pos = lmap.y[:1] + 0.37
         base = lmap.z[:1]

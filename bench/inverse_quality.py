@@ -21,7 +21,7 @@ def main():
     print(f"{'model':24s} {'map':7s} {'inverse':9s} {'latent error':>12s} {'class agreement':>16s}"
           f" {'(decoding the true z)':>22s}")
     for m, ref, clf_model in generative():
-        clf = clf_model or models.load(m.card["classifier"])
+        clf = clf_model or models.load(models.classifier_name(m.card))
         for method in methods_for(m.latent_dim):
             lmap = build_map(m, method, ref, clf_model, write_dir=None)
             n = len(lmap.y)

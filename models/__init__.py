@@ -99,4 +99,6 @@ def reference(dataset: str, root: os.PathLike | str | None = None) -> tuple[np.n
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) \
             or labels.shape != (len(images),):
         raise ValueError(f"{path}: expected uint8 images (N, 28, 28) and N labels")
-    return images, labels.astype(np.int64)
+    labels = labels.astype(np.int64)
+    images.flags.writeable = labels.flags.writeable = False      # shared between sessions: read-only
+    return images, labels

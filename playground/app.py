@@ -39,18 +39,19 @@ with st.sidebar:
                  "Train one with `python -m models.train` (see the README).")
     else:
         if ss.get("model") not in names:
-            ss.model = names[0]
+            ss.model = session.default_model(names)
         st.selectbox("Model", names, key="model", format_func=session.model_label,
                      on_change=lambda: ss.update(sel=[]),
                      help="Every checkpoint in checkpoints/: VAEs (encoder + decoder) and GANs "
                           "(generator + discriminator), for MNIST digits and Fashion-MNIST.")
+        st.caption(session.model_summary(ss.model))
         try:
             methods = session.current_methods()
         except models.CheckpointError as e:       # passed the cheap listing checks, failed loading
             st.error(f"**{ss.model}** cannot be loaded: {e}")
             methods = []
         if methods and ss.get("proj") not in methods:
-            ss.proj = methods[0]
+            ss.proj = session.default_projection(methods)
         if methods:
             st.radio("Projection to 2-D", methods, key="proj", format_func=session.method_label,
                      help="PCA: linear, exactly invertible. t-SNE: keeps neighbourhoods, so clusters "
@@ -66,5 +67,6 @@ with st.sidebar:
 if names:
     session.sync_url()
 page = st.navigation(PAGES)
+session.note_page(page.url_path)
 if names:
     page.run()

@@ -1,12 +1,10 @@
 """Plotly figures. Pure: they take arrays and return figures, and know nothing of Streamlit."""
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import plotly.graph_objects as go
 
-from .imaging import png_bytes
+from .imaging import png_data_url
 
 # Ten distinguishable colours (Plotly's D3 palette), one per class.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -17,26 +15,29 @@ def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, lab
                selected=(), path: np.ndarray | None = None, atlas: np.ndarray | None = None,
                marks: tuple[np.ndarray, list[str]] | None = None,
                extent: np.ndarray | None = None, axis_titles=("dim 1", "dim 2"),
-               height: int = 560, marker_size: int = 5) -> go.Figure:
+               height: int = 560, marker_size: int = 5, dragmode: str = "lasso") -> go.Figure:
     """Scatter of the map (WebGL), one trace per class so the legend toggles classes.
 
-    Each point's `customdata` is its index in the map, which selections report back."""
+    Each point's `customdata` is its index in the map, which selections report back. `selected`
+    points are shown the way Plotly shows a selection made in the chart (the others dimmed), as
+    `selectedpoints` of each trace: no extra trace, so a selection made in the chart and one restored
+    from a link look alike."""
     fig = go.Figure()
     idx = np.arange(len(y))
+    chosen = np.zeros(len(y), bool)
+    chosen[[i for i in selected if 0 <= i < len(y)]] = True
     for c, name in enumerate(class_names):
         m = labels == c
         if not m.any():
             continue
+        extra = {}
+        if chosen.any():
+            extra = dict(selectedpoints=np.flatnonzero(chosen[m]).tolist(),
+                         unselected=dict(marker=dict(opacity=0.12)))
         fig.add_trace(go.Scattergl(
             x=y[m, 0], y=y[m, 1], mode="markers", name=f"{c}: {name}" if name != str(c) else name,
             customdata=idx[m], marker=dict(size=marker_size, color=PALETTE[c % 10], opacity=0.75),
-            hovertemplate=f"{label_source}: {name}<br>index %{{customdata}}<extra></extra>"))
-    sel = np.asarray([i for i in selected if 0 <= i < len(y)], dtype=int)
-    if len(sel):
-        fig.add_trace(go.Scattergl(
-            x=y[sel, 0], y=y[sel, 1], mode="markers", name="selected", customdata=sel,
-            marker=dict(size=marker_size + 9, color="rgba(0,0,0,0)", line=dict(color="black", width=2)),
-            hovertemplate="selected · index %{customdata}<extra></extra>"))
+            hovertemplate=f"{label_source}: {name}<br>index %{{customdata}}<extra></extra>", **extra))
     if path is not None and len(path):
         fig.add_trace(go.Scatter(
             x=path[:, 0], y=path[:, 1], mode="lines+markers", name="path",
@@ -55,10 +56,10 @@ def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, lab
     if atlas is not None and extent is not None:
         (x0, x1), (y0, y1) = extent
         fig.add_layout_image(dict(
-            source="data:image/png;base64," + base64.b64encode(png_bytes(atlas)).decode(),
+            source=png_data_url(atlas),
             xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0, sizing="stretch",
             opacity=0.55, layer="below"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), dragmode="lasso",
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), dragmode=dragmode,
                       legend=dict(itemsizing="constant", title_text=label_source),
                       xaxis_title=axis_titles[0], yaxis_title=axis_titles[1],
                       plot_bgcolor="white", uirevision="map")

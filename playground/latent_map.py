@@ -81,6 +81,32 @@ class LatentMap:
         return xs, ys, np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
 
 
+def describe_inverse(lmap: LatentMap) -> str:
+    """One sentence, for a caption: how a position on this map becomes a latent code."""
+    if lmap.method == "latent":
+        return "The latent plane itself: each position is its own code (z₁, z₂)."
+    if lmap.exact:
+        return ("PCA is a linear projection, so it inverts exactly; the components the map does not "
+                "show are held fixed.")
+    what = {"pca": "PCA", "tsne": "t-SNE"}.get(lmap.method, lmap.method)
+    if lmap.embed is not None:
+        what += " of the generated images' classifier features"
+    return (f"{what} has no inverse back to the latent code: each position maps to a "
+            f"distance-weighted blend of the codes of its {lmap.inverse_.k} nearest points on the map, "
+            "so between clusters the model is guessing.")
+
+
+def describe_placement(lmap: LatentMap) -> str:
+    """One sentence, for a caption: how a new code (an upload) is placed on this map."""
+    if lmap.method == "latent":
+        return "placed at its own code (the latent plane needs no projection)."
+    if lmap.method == "pca":
+        return ("placed exactly: PCA is a linear projection" + (
+            " of the classifier's features of its image." if lmap.embed is not None else "."))
+    return ("placed among its nearest map points (t-SNE has no formula for new points; the map is "
+            "never recomputed).")
+
+
 def knn_agreement(y: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
     """Mean share of each point's k nearest map neighbours that have its class (chance ~ 1/classes)."""
     idx = NearestNeighbors(n_neighbors=k + 1).fit(y).kneighbors(y, return_distance=False)[:, 1:]

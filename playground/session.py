@@ -14,6 +14,7 @@ import streamlit as st
 import models
 from playground.latent_map import LatentMap, build_map, methods_for
 from playground.projection import LABELS
+from playground.selection import decode_selection, encode_selection, unique_indices
 
 KIND_LABEL = {"vae": "VAE", "gan": "GAN", "classifier": "Classifier"}
 
@@ -42,7 +43,15 @@ def load_model(name: str) -> models.LatentModel:
 
 @st.cache_resource(show_spinner=False)
 def reference(dataset: str):
-    return models.reference(dataset)
+    """The shipped reference set, shared by every session: read-only, so no page can alter it."""
+    return _read_only(*models.reference(dataset))
+
+
+def _read_only(*arrays):
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)
+    return arrays
 
 
 class _MapCache:
@@ -90,12 +99,28 @@ def latent_map(name: str, method: str) -> LatentMap:
         finally:
             holder.empty()
 
-    return _MAPS.get((name, m.card["weights"]["sha256"], method), build)
+    def build_shared():
+        lmap = build()
+        _read_only(lmap.z, lmap.space, lmap.y, lmap.labels, lmap.images)   # shared by all sessions
+        return lmap
+
+    return _MAPS.get((name, m.card["weights"]["sha256"], method), build_shared)
+
+
+def weights_sha(name: str) -> str:
+    """The sha256 of a checkpoint's weights: what every cache derived from a model is keyed by, so a
+    checkpoint retrained under the same name never meets an old map, atlas, error set or neighbours."""
+    return load_model(name).card["weights"]["sha256"]
+
+
+def reference_errors(name: str):
+    """Per-image reproduction error of the model's reference set (cached per weights)."""
+    return _reference_errors(name, weights_sha(name))
 
 
 @st.cache_data(show_spinner="Measuring how well the model reproduces reference images (once per model)…",
                max_entries=32)
-def reference_errors(name: str):
+def _reference_errors(name: str, sha: str):
     """Per-image reproduction error of the reference set: a VAE's on all of it; a GAN's from the
     inversions shipped in checkpoints/maps, or (a GAN without them) a few inverted now."""
     import numpy as np
@@ -121,10 +146,14 @@ def classifier_for(m: models.LatentModel) -> models.LatentModel:
     return load_model(models.classifier_name(m.card))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def reference_space(name: str):
     """Reference images, the space their neighbours are found in (VAE: z; GAN: classifier
-    features), and their labels."""
+    features), and their labels (cached per weights)."""
+    return _reference_space(name, weights_sha(name))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _reference_space(name: str, sha: str):
     m = load_model(name)
     images, labels = reference(m.dataset)
     x = images[:, None].astype("float32") / 255
@@ -142,13 +171,8 @@ def generative_names() -> list[str]:
     return [l.name for l in listings() if l.ok and l.card["kind"] in ("vae", "gan")]
 
 
-def parse_indices(text: str | None, limit: int = 256) -> list[int]:
-    out = []
-    for part in (text or "").split(","):
-        part = part.strip()
-        if part.isdigit():
-            out.append(int(part))
-    return out[:limit]
+DEFAULT_MODEL = "mnist-vae"      # a newcomer's first view: the README's first picture
+DEFAULT_PROJECTION = "tsne"
 
 
 def init_state() -> None:
@@ -160,11 +184,31 @@ def init_state() -> None:
     qp = st.query_params
     names = generative_names()
     wanted = qp.get("model")
-    ss.model = wanted if wanted in names else (names[0] if names else None)
+    ss.model = wanted if wanted in names else default_model(names)
     if wanted and wanted not in names:
         ss.url_warning = f"The link asked for model {wanted!r}, which is not available here."
     ss.proj = qp.get("proj", "")
-    ss.sel = parse_indices(qp.get("sel"))
+    ss.sel = decode_selection(qp.get("sel"))
+
+
+def default_model(names: list[str]) -> str | None:
+    return DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else None)
+
+
+def default_projection(methods: list[str]) -> str | None:
+    return DEFAULT_PROJECTION if DEFAULT_PROJECTION in methods else (methods[0] if methods else None)
+
+
+def note_page(path: str) -> None:
+    """Called by app.py on every full run: remembers whether this run arrived from another page."""
+    ss = st.session_state
+    ss["_arrived"] = ss.get("_page") != path
+    ss["_page"] = path
+
+
+def arrived() -> bool:
+    """True on the first run of a page after the person came from another page (or a reload)."""
+    return bool(st.session_state.get("_arrived", True))
 
 
 def current_methods() -> list[str]:
@@ -176,13 +220,14 @@ def sync_url() -> None:
     ss = st.session_state
     params = {"model": ss.get("model") or "", "proj": ss.get("proj") or ""}
     if ss.get("sel"):
-        params["sel"] = ",".join(map(str, ss.sel))
+        params["sel"] = encode_selection(ss.sel, max(ss.sel) + 1)
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
 
 
 def set_selection(indices, n_points: int) -> None:
-    sel = [int(i) for i in indices if 0 <= int(i) < n_points][:256]
+    """The whole selection (no cap; the URL holds it compactly), duplicates dropped."""
+    sel = unique_indices(indices, n_points)
     if sel != st.session_state.get("sel"):
         st.session_state.sel = sel
         sync_url()
@@ -192,15 +237,29 @@ def method_label(method: str) -> str:
     return LABELS.get(method, method)
 
 
+DATASET_LABEL = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+
 def model_label(name: str) -> str:
+    """Short enough for the sidebar: the name and latent size (kind and data set go below it)."""
     card = {l.name: l for l in listings()}[name].card
-    ds = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}.get(card["dataset"]["name"], card["dataset"]["name"])
-    return f"{name} · {KIND_LABEL[card['kind']]} · {ds} · z={card['latent_dim']}"
+    return f"{name} · z={card['latent_dim']}"
+
+
+def model_summary(name: str) -> str:
+    card = {l.name: l for l in listings()}[name].card
+    ds = DATASET_LABEL.get(card["dataset"]["name"], card["dataset"]["name"])
+    return f"{KIND_LABEL[card['kind']]} trained on {ds}, {card['latent_dim']}-D latent space"
+
+
+def atlas(name: str, method: str, n: int, _lmap: LatentMap, _model) -> tuple:
+    """Decode an n x n grid over the map in one batch: (atlas image, extent); cached per weights
+    (the model's and, for a GAN map, its classifier's: both are in the map's cache name)."""
+    return _atlas(name, method, n, _model.card["weights"]["sha256"], _lmap.cache_name, _lmap, _model)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def atlas(name: str, method: str, n: int, _lmap: LatentMap, _model) -> tuple:
-    """Decode an n x n grid over the map in one batch: (atlas image, extent)."""
+def _atlas(name: str, method: str, n: int, sha: str, map_name: str, _lmap: LatentMap, _model) -> tuple:
     from playground.imaging import atlas as tile_atlas
 
     _, _, pts = _lmap.grid(n)

@@ -41,6 +41,53 @@ def test_app_loads_switches_model_and_shows_no_exception(page, app_url):
     page.screenshot(path=str(ARTIFACTS / "browser-interpolate.png"), full_page=True)
 
 
+POINT_XY = """(i) => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    const L = gd._fullLayout, t = gd._fullData[0], r = gd.getBoundingClientRect();
+    return [r.left + L._size.l + L.xaxis.l2p(t.x[i]), r.top + L._size.t + L.yaxis.l2p(t.y[i]),
+            Number(t.customdata[i])]; }"""
+
+
+def selected_heading(page) -> str:
+    heads = [h for h in page.locator("h3").all_inner_texts() if "selected" in h]
+    return heads[0] if heads else ""
+
+
+def test_every_map_selection_counts_three_boxes_in_a_row_and_a_click(page, app_url):
+    page.goto(app_url + "/?model=mnist-vae&proj=tsne")
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=90_000)
+    wait_idle(page)
+    # a click on a point selects that point (the default drag mode pans, so clicks select)
+    x, y, index = page.evaluate(POINT_XY, 5)
+    page.mouse.click(x, y)
+    page.wait_for_url(re.compile(rf"sel={index}($|&)"), timeout=30_000)
+    wait_idle(page)
+    assert selected_heading(page).startswith("1 selected")
+    assert page.locator("[data-testid='stImage']", has_text=f"#{index} ").count() == 1
+
+    page.locator('[data-testid="stPlotlyChart"] .modebar-btn[data-val="select"]').first.click()
+    area = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
+    seen = []
+    for fx, fy in [(0.2, 0.2), (0.45, 0.45), (0.6, 0.3)]:
+        before = page.url
+        x0, y0 = area["x"] + fx * area["width"], area["y"] + fy * area["height"]
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for t in range(1, 11):
+            page.mouse.move(x0 + 14 * t, y0 + 14 * t)
+        page.mouse.up()
+        page.wait_for_function("(b) => location.href !== b && location.href.includes('sel=')", arg=before,
+                               timeout=30_000)
+        wait_idle(page)
+        heading = selected_heading(page)
+        assert heading and "selected" in heading, f"selection {len(seen) + 1} was lost"
+        assert page.locator("text=Click a point, or box / lasso several").count() == 0
+        assert page.locator("[data-testid='stImage'] img").count() >= 1           # its images show
+        seen.append(page.url)
+    assert len(set(seen)) == 3                                                     # three different ones
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=str(ARTIFACTS / "browser-map-selection.png"), full_page=True)
+
+
 def test_drawing_a_digit_encodes_it(page, app_url):
     page.goto(app_url + "/upload?model=mnist-vae&proj=pca")
     canvas = page.locator("canvas[aria-label='drawing pad']")

@@ -4,14 +4,20 @@ import streamlit as st
 
 from playground import session
 from playground.figures import map_figure
-from playground.imaging import tile, upscale
+from playground.imaging import tile, to_float, upscale
+from playground.latent_map import describe_inverse
+from playground.selection import representative
 
 ss = st.session_state
 m = session.header(
     "Latent map",
     "Every dot is one image's position in the model's latent space, flattened to 2-D. "
-    "Select points (click, box or lasso) to see the images behind them.")
+    "**Click** a dot to see the image behind it; for many at once pick **Box select** or **Lasso "
+    "select** in the chart's toolbar (top right) and drag. Double-click empty space to clear.")
 lmap = session.latent_map(ss.model, ss.proj)
+SHOWN = 16
+if session.arrived():                 # back from another page: the chart is mounted afresh
+    ss.pop("_map_chart", None)
 
 if m.kind == "gan":
     st.info("A GAN's z is plain Gaussian noise: projected directly it is one round blob. Here "
@@ -20,25 +26,51 @@ if m.kind == "gan":
             "every point keeps its own z, which is what gets decoded.", icon=":material/lightbulb:")
 
 
+def chart_state(view: str, atlas_on: bool) -> dict:
+    """What the chart on the page shows, so the figure changes only when it must.
+
+    Plotly keeps a selection made in the chart itself; redrawing the figure with the selection
+    marked would reset the chart, and its next selection would arrive empty (every second selection
+    was lost that way). So the figure marks only a selection made elsewhere (a link, another model's
+    view, a page revisit), and each such change mounts a fresh chart (`gen` in its key)."""
+    sel = tuple(ss.get("sel", []))
+    st_ = ss.get("_map_chart")
+    if st_ is None or st_["view"] != view or st_["atlas"] != atlas_on or st_["reflects"] != sel:
+        gen = (st_ or {}).get("gen", 0) + 1
+        st_ = ss["_map_chart"] = dict(view=view, atlas=atlas_on, gen=gen, marked=sel, reflects=sel,
+                                      last_event=())     # a fresh chart reports an empty selection
+    return st_
+
+
+def picked_points(event) -> tuple | None:
+    """The map indices a chart event reports, or None when there is no event yet."""
+    if not event:
+        return None
+    points = event.get("selection", {}).get("points", [])
+    return tuple(dict.fromkeys(int(p["customdata"]) for p in points if "customdata" in p))
+
+
 @st.fragment
 def map_with_selection():
-    key = f"map-{ss.model}-{ss.proj}"
-    evkey = f"_evt_{key}"
-    ss.setdefault(evkey, ())
+    view = f"{ss.model}-{ss.proj}"
     show_atlas = st.toggle("Show the decoded atlas behind the points", key="atlas_behind",
                            help="Decodes a 20 × 20 grid of positions on the map into images.")
+    state = chart_state(view, show_atlas)
     atlas_img, extent = (session.atlas(ss.model, ss.proj, 20, lmap, m) if show_atlas else (None, None))
     fig = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_source,
-                     selected=ss.get("sel", []), atlas=atlas_img, extent=extent,
-                     axis_titles=session.axis_titles(lmap))
-    event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            config={"displaylogo": False})
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    picked = tuple(dict.fromkeys(int(p["customdata"]) for p in points if "customdata" in p))
-    if picked != ss[evkey]:
-        ss[evkey] = picked
+                     selected=state["marked"], atlas=atlas_img, extent=extent,
+                     axis_titles=session.axis_titles(lmap), dragmode="pan")
+    event = st.plotly_chart(fig, key=f"map-{view}-{state['gen']}", on_select="rerun",
+                            selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+    picked = picked_points(event)
+    if picked is not None and picked != state["last_event"]:
+        state["last_event"] = picked
         session.set_selection(list(picked), len(lmap.y))
-    st.caption(f"{len(lmap.y):,} points · {session.method_label(ss.proj)} · "
+        state["reflects"] = tuple(ss.get("sel", []))        # the chart shows this one itself
+    if ss.get("sel"):
+        st.button("Clear the selection", key="map_clear_sel", icon=":material/deselect:",
+                  on_click=session.set_selection, args=([], len(lmap.y)))
+    st.caption(f"**{len(lmap.y):,} points** · {session.method_label(ss.proj)} · "
                f"{'map from cache' if lmap.from_cache else 'map computed now and cached'} · "
                "the link in your address bar restores this view")
     gallery()
@@ -47,19 +79,25 @@ def map_with_selection():
 def gallery():
     sel = [i for i in ss.get("sel", []) if i < len(lmap.y)]
     if not sel:
-        st.info("Select points on the map to compare the images with what the model decodes "
-                "from their latent codes.", icon=":material/touch_app:")
+        st.info("Click a point, or box / lasso several, to compare the images with what the model "
+                "decodes from their latent codes.", icon=":material/touch_app:")
         return
-    shown = sel[:16]
+    shown = representative(sel, lmap.y, SHOWN)
     decoded = m.decode(lmap.z[shown])
     names = [m.class_names[c] for c in lmap.labels[shown]]
-    st.subheader(f"{len(sel)} selected" + (" (first 16 shown)" if len(sel) > 16 else ""))
+    st.subheader(f"{len(sel):,} selected" + (f" · {len(shown)} shown, spread over the selection"
+                                             if len(sel) > len(shown) else ""))
+    if len(sel) > len(shown):
+        counts = np.bincount(lmap.labels[sel], minlength=len(m.class_names))
+        st.caption(f"{lmap.label_source.capitalize()} of the selection: " + ", ".join(
+            f"{m.class_names[c]} {n:,}" for c, n in sorted(enumerate(counts), key=lambda t: -t[1]) if n))
     if m.kind == "vae":
         st.markdown("**Original** (top) and **decoded from its latent code** (bottom): the "
                     "encoder compresses each image to a point, the decoder rebuilds it.")
-        pair = np.concatenate([lmap.images[shown][:, None] / 255.0, decoded])
+        originals = to_float(lmap.images[shown])
+        pair = np.concatenate([originals[:, None], decoded])
         st.image(upscale(tile(pair, len(shown)), 3), caption=" · ".join(f"#{i} {n}" for i, n in zip(shown, names)))
-        err = ((decoded[:, 0] - lmap.images[shown] / 255.0) ** 2).mean((1, 2))
+        err = ((decoded[:, 0] - originals) ** 2).mean((1, 2))
         st.caption(f"Reconstruction MSE of these images: {err.mean():.4f} (mean), {err.max():.4f} (worst)")
     else:
         d = m.discriminate(decoded) if "discriminator" in m.modules else None
@@ -67,7 +105,7 @@ def gallery():
         st.image(upscale(tile(decoded, len(shown)), 3),
                  caption=" · ".join(f"#{i} {n}" + (f" D={d[j]:.2f}" if d is not None else "")
                                     for j, (i, n) in enumerate(zip(shown, names))))
-    st.caption("Use these as the ends of an interpolation on the **Interpolate** page.")
+    st.caption("The first two selected are the ends of an interpolation on the **Interpolate** page.")
 
 
 @st.fragment
@@ -76,12 +114,8 @@ def atlas_section():
     n = st.slider("Grid size", 6, 30, 15, key="atlas_n",
                   help="Decodes an n × n grid of positions spread over the map, in one batch.")
     img, _ = session.atlas(ss.model, ss.proj, n, lmap, m)
-    how = ("PCA is inverted exactly; the components not shown are held at their mean."
-           if lmap.exact and ss.proj == "pca" else
-           "The latent plane itself: each tile decodes its own (z₁, z₂)." if lmap.exact else
-           "t-SNE has no inverse: each position maps to a distance-weighted blend of the latent "
-           "codes of its 8 nearest points on the map, so between clusters the model is guessing.")
-    st.image(upscale(img, 2 if n <= 15 else 1), caption=f"The classic '2-D manifold' picture. {how}")
+    st.image(upscale(img, 2 if n <= 15 else 1),
+             caption=f"The classic '2-D manifold' picture. {describe_inverse(lmap)}")
 
 
 map_with_selection()

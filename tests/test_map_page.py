@@ -1,0 +1,134 @@
+"""The Latent map page: selections (kept whole, in the URL, shown by a spread sample), the default
+view, captions that describe the projection in use, and caches that follow the weights."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+import models
+from models.checkpoint import sha256_file
+from playground import selection
+from test_app import assert_clean, run_app
+
+
+# ---- pure: selection.py --------------------------------------------------------------------------
+
+def test_a_short_selection_is_listed_and_a_long_one_is_a_bitmask_that_round_trips():
+    assert selection.encode_selection([5, 2, 9, 2], 10) == "5,2,9"
+    assert selection.decode_selection("5,2,9,2,x,99", 10) == [5, 2, 9]         # junk and repeats dropped
+    many = list(range(0, 2000, 3))                                             # 667 points
+    text = selection.encode_selection(many, 2000)
+    assert text.startswith("m") and len(text) < 400
+    assert selection.decode_selection(text, 2000) == many
+    assert selection.decode_selection("m!!not-base64", 2000) == []
+
+
+def test_the_shown_sample_spreads_over_the_selection():
+    rng = np.random.default_rng(0)
+    # four tight clusters far apart, 100 points each, listed cluster by cluster
+    centres = np.array([[0, 0], [100, 0], [0, 100], [100, 100]], float)
+    y = np.concatenate([c + rng.normal(size=(100, 2)) for c in centres])
+    picked = selection.representative(range(400), y, 8)
+    assert len(picked) == len(set(picked)) == 8
+    assert {i // 100 for i in picked} == {0, 1, 2, 3}             # every cluster, not the first 8
+    assert picked == selection.representative(range(400), y, 8)   # deterministic
+    assert selection.representative([3, 1, 3], y, 8) == [3, 1]
+
+
+# ---- the page, through AppTest -------------------------------------------------------------------
+
+def test_a_newcomer_lands_on_the_mnist_vae_under_tsne():
+    at = run_app()
+    assert_clean(at, "first visit")
+    assert at.session_state.model == "mnist-vae" and at.session_state.proj == "tsne"
+
+
+def test_duplicate_indices_in_the_link_show_each_image_once():
+    at = run_app(model="mnist-vae", proj="tsne", sel="7,7,3,7")
+    assert_clean(at, "duplicates")
+    assert at.session_state.sel == [7, 3]
+    assert any(s.value.startswith("2 selected") for s in at.subheader)
+    caption = next(c for el in at.image for c in el.captions if c.startswith("#"))
+    assert caption.count("#7 ") == 1 and caption.count("#3 ") == 1
+
+
+def test_a_large_selection_is_counted_whole_and_shown_by_a_spread_sample():
+    images, labels = models.reference("mnist")
+    wanted = np.flatnonzero(np.isin(labels, [0, 1]))[:300].tolist()     # zeros and ones, sorted by index
+    at = run_app(model="mnist-vae", proj="tsne", sel=",".join(map(str, wanted)))
+    assert_clean(at, "300 selected")
+    assert at.session_state.sel == wanted                                  # nothing cut at 256
+    assert any(s.value.startswith("300 selected · 16 shown") for s in at.subheader)
+    url_sel = at.query_params["sel"]
+    url_sel = url_sel[0] if isinstance(url_sel, list) else url_sel
+    assert selection.decode_selection(url_sel, len(labels)) == wanted      # the URL keeps all 300
+    caption = next(c for el in at.image for c in el.captions if c.startswith("#"))
+    shown = [int(part.split()[0][1:]) for part in caption.split(" · ")]
+    assert len(shown) == 16 and set(shown) <= set(wanted)
+    assert {int(labels[i]) for i in shown} == {0, 1}                       # both classes shown
+    assert shown != wanted[:16]                                            # not just the first 16
+
+
+@pytest.mark.parametrize("name, method, must, must_not", [
+    ("mnist-vae", "pca", "PCA is a linear projection", "t-SNE"),
+    ("mnist-vae", "tsne", "t-SNE has no inverse", "PCA"),
+    ("mnist-gan", "pca", "PCA of the generated images' classifier features has no inverse", "t-SNE"),
+    ("mnist-vae2d", "latent", "latent plane itself", "t-SNE"),
+])
+def test_atlas_caption_describes_the_projection_in_use(name, method, must, must_not):
+    at = run_app(model=name, proj=method)
+    assert_clean(at, f"{name}/{method}")
+    caption = next(c for el in at.image for c in el.captions if "2-D manifold" in c)
+    assert must in caption and must_not not in caption, caption
+
+
+def test_the_map_figure_marks_a_linked_selection_and_lets_a_click_select():
+    at = run_app(model="mnist-vae", proj="pca", sel="0,5")
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["dragmode"] == "pan"          # pan: a click selects (box / lasso in the toolbar)
+    marked = {int(t["customdata"][i]) if isinstance(t["customdata"], list) else None
+              for t in fig["data"] if t.get("selectedpoints") for i in t["selectedpoints"]}
+    assert marked == {0, 5} or all(t.get("selectedpoints") is not None for t in fig["data"][:10])
+    assert not any(t.get("name") == "selected" for t in fig["data"])   # no overlay trace to reset it
+
+
+# ---- caches follow the weights, not the name ---------------------------------------------------
+
+def _retrain_in_place(folder):
+    """Change a checkpoint's weights under the same name, as a new training run would."""
+    w = folder / "model.safetensors"
+    tensors = load_file(w)
+    for key in ("vae.decoder.0.bias", "vae.to_mu.bias"):          # decoder and encoder both change
+        tensors[key] = (tensors[key] + 0.5).astype(tensors[key].dtype)
+    save_file(tensors, w)
+    card = json.loads((folder / "card.json").read_text())
+    card["weights"]["sha256"] = sha256_file(w)
+    card["weights"]["bytes"] = w.stat().st_size
+    (folder / "card.json").write_text(json.dumps(card, indent=1))
+
+
+def test_derived_caches_follow_a_checkpoint_retrained_under_the_same_name(tmp_path, monkeypatch,
+                                                                          fresh_streamlit_caches):
+    from playground import session
+    root = tmp_path / "ckpts"
+    for name in ("mnist-vae", "mnist-classifier", "reference"):
+        shutil.copytree(models.CHECKPOINTS / name, root / name)
+    monkeypatch.setattr(models, "CHECKPOINTS", root)
+    lmap = session.latent_map("mnist-vae", "pca")
+    before = dict(atlas=session.atlas("mnist-vae", "pca", 6, lmap, session.load_model("mnist-vae"))[0],
+                  errors=session.reference_errors("mnist-vae").copy(),
+                  space=session.reference_space("mnist-vae")[1].copy())
+    _retrain_in_place(root / "mnist-vae")
+    session.listings.clear()                          # the listing's 30-s refresh, without the wait
+    m2 = session.load_model("mnist-vae")
+    assert m2.card["weights"]["sha256"] == sha256_file(root / "mnist-vae" / "model.safetensors")
+    lmap2 = session.latent_map("mnist-vae", "pca")
+    after = dict(atlas=session.atlas("mnist-vae", "pca", 6, lmap2, m2)[0],
+                 errors=session.reference_errors("mnist-vae"), space=session.reference_space("mnist-vae")[1])
+    for k in before:
+        assert not np.array_equal(before[k], after[k]), f"{k} still comes from the old weights"
+    # and the new values are the new model's own
+    x = models.reference("mnist")[0][:, None].astype(np.float32) / 255
+    np.testing.assert_allclose(after["space"], m2.encode(x), atol=1e-5)
