@@ -253,8 +253,9 @@ def test_sample_page_draws_the_classifiers_votes(name):
     at = run_app(model=name, proj="pca")
     at.switch_page("views/sample.py").run()
     assert_clean(at, f"sample {name}")
-    [chart] = [c for c in at.get("plotly_chart") if "sample-votes" in c.proto.id]
-    bars = json.loads(chart.proto.spec)["data"][0]
+    charts = [c for c in at.get("plotly_chart") if "sample-votes" in c.proto.id]
+    assert len(charts) == 1, f"{name}: no chart of the classifier's votes on the Sample page"
+    bars = json.loads(charts[0].proto.spec)["data"][0]
     clf = models.load(models.classifier_name(m.card))
     images = m.decode(m.sample(64, seed=0, temperature=1.0, truncation=None))
     expected = np.bincount(clf.predict_proba(images).argmax(1), minlength=len(m.class_names)) / 64

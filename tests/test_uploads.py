@@ -14,6 +14,13 @@ from playground.uploads import (GAN_REFERENCE_IMAGES, anomaly_percentile, encode
 from test_app import assert_clean, run_app
 
 
+def shipped_errors_of(name: str) -> np.ndarray:
+    """The one shipped inversion-errors file of a GAN, found by its pattern (not by `errors_file`)."""
+    [path] = SHIPPED_MAPS.glob(f"{name}-inversion-errors-*.npz")
+    with np.load(path, allow_pickle=False) as f:
+        return f["errors"]
+
+
 def digit_png(d: int, size=(400, 300)) -> bytes:
     im = Image.new("RGB", size, (240, 238, 230))
     ImageDraw.Draw(im).text((size[0] // 3, -20), str(d), fill=(20, 20, 30), font=ImageFont.load_default(size=260))
@@ -106,8 +113,7 @@ def test_upload_page_inverts_for_a_gan():
     # ranked against the shipped inversion errors of this GAN, not a few inverted live
     assert not at.warning, [w.value for w in at.warning]
     assert f"Ranked against {GAN_REFERENCE_IMAGES} reference images" in captions
-    with np.load(SHIPPED_MAPS / errors_file(models.load("fashion-mnist-gan")), allow_pickle=False) as f:
-        shipped = f["errors"]
+    shipped = shipped_errors_of("fashion-mnist-gan")
     mse = float(at.metric[0].value)                          # shown with 4 decimals
     possible = {f"{p:.0f}" for p in anomaly_percentile([mse - 5e-5, mse, mse + 5e-5], shipped)}
     shown = next(e.proto.text for e in at.get("progress") if "More unusual" in e.proto.text)
@@ -132,10 +138,9 @@ GANS = [n for n in ("mnist-gan", "fashion-mnist-gan")]
 @pytest.mark.parametrize("name", GANS)
 def test_the_shipped_inversion_errors_are_what_uploads_are_ranked_against(name):
     g = models.load(name)
-    with np.load(SHIPPED_MAPS / errors_file(g), allow_pickle=False) as f:
-        shipped = f["errors"]
+    shipped = shipped_errors_of(name)
     ref = load_reference_errors(g, models.reference(g.dataset)[0], SHIPPED_MAPS)
-    assert ref.warning is None
+    assert ref.warning is None, ref.warning
     np.testing.assert_array_equal(ref.errors, shipped)
     assert errors_file(g) in ref.source and f"{GAN_REFERENCE_IMAGES} reference images" in ref.source
 
@@ -205,3 +210,18 @@ def test_preview_shows_transparency_on_a_checkerboard_and_flatten_paints_it_blac
     assert not any("Transparent" in n for n in prep(flatten_png(buf.getvalue()), card).notes)
     np.testing.assert_allclose(prep(flatten_png(buf.getvalue()), card).image, prep(buf.getvalue(), card).image,
                                atol=1e-6)                         # the same input the model saw before
+
+
+@pytest.mark.xfail(strict=True, reason="needs session.reference_errors to return "
+                   "uploads.load_reference_errors(...) (requested from the lead); remove this mark then")
+def test_the_upload_page_says_when_a_gan_has_no_shipped_errors(tmp_path, monkeypatch, fresh_streamlit_caches):
+    import playground.latent_map as latent_map
+    import playground.uploads as uploads
+    monkeypatch.setattr(latent_map, "SHIPPED_MAPS", tmp_path)      # where the app looks: empty
+    monkeypatch.setattr(uploads, "GAN_LIVE_IMAGES", 2)
+    at = run_app(model="mnist-gan", proj="pca")
+    at.switch_page("views/upload.py").run()
+    upload(at, ("seven.png", digit_png(7), "image/png"))
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "were not used" in warnings and "inversion-errors" in warnings and "only 2" in warnings
