@@ -30,7 +30,7 @@ function pushBounded(list, value) {
 function dragStats() {
   if (!window.__latentDrag) {
     window.__latentDrag = { moves: 0, updates: 0, sends: 0, lat: [], stamps: [], cells: [],
-                            cursor: null, server: null, preview: '' };
+                            cursor: null, server: null, rev: null, preview: '' };
   }
   return window.__latentDrag;
 }
@@ -254,6 +254,7 @@ function received(state, data) {
   state.data = data;
   const stats = dragStats();
   stats.server = data.cursor.slice();
+  stats.rev = data.rev;
   const serverMoved = data.rev !== state.serverRev;
   const caughtUp = state.sentSeq === 0 || (data.mount === state.mountId && data.seq === state.sentSeq);
   const atRest = !state.dragging && !state.unsent;

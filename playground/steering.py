@@ -59,6 +59,14 @@ def class_direction(z: np.ndarray, labels: np.ndarray, a: int, b: int, names=Non
     return Direction(f"{na} → {nb}", mb - ma, ma)
 
 
+def slider_value(coordinate: float, lo: float, hi: float, step: float) -> float:
+    """The value a slider from `lo` to `hi` in steps of `step` shows for a coordinate: clipped to
+    the range and put on the slider's grid (a browser slider snaps to its grid, so a value off the
+    grid would come back changed, as if the person had moved it)."""
+    snapped = lo + round((min(max(coordinate, lo), hi) - lo) / step) * step
+    return round(min(max(snapped, lo), hi), 10)
+
+
 def prior_shell(z: np.ndarray) -> float:
     """|z| / sqrt(d): about 1 for codes a standard Gaussian prior would draw."""
     z = np.asarray(z, np.float64)

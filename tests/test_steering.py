@@ -6,7 +6,7 @@ import models
 from playground.latent_map import build_map
 from playground.projection import KNNInverse
 from playground.steering import (axis_directions, class_direction, data_distance, principal_directions,
-                                 prior_shell, typical_nn_distance)
+                                 prior_shell, slider_value, typical_nn_distance)
 
 rng = np.random.default_rng(0)
 
@@ -43,6 +43,17 @@ def test_class_direction_runs_from_one_mean_to_the_other():
         class_direction(np.ones((4, 2)), np.array([0, 0, 1, 1]), 0, 1)
 
 
+def test_slider_values_are_clipped_and_on_the_sliders_grid():
+    assert slider_value(0.155, -4, 4, 0.05) == 0.15            # the grid value, with no float noise
+    assert slider_value(0.18, -4, 4, 0.05) == 0.2
+    assert slider_value(-7.3, -4, 4, 0.05) == -4 and slider_value(9, -4, 4, 0.05) == 4
+    assert slider_value(0.97, -0.5, 1.5, 0.05) == 0.95
+    assert slider_value(1.49, -0.5, 1.5, 0.2) == 1.5           # never past the end of the range
+    for x in np.linspace(-5, 5, 101):
+        v = slider_value(x, -4, 4, 0.05)
+        assert v == round(v, 2) and abs(v - np.clip(x, -4, 4)) <= 0.025 + 1e-9
+
+
 def test_distance_indicators():
     z = rng.normal(size=(5000, 64))
     assert prior_shell(z[0]) == pytest.approx(1, abs=0.25)
@@ -52,6 +63,8 @@ def test_distance_indicators():
     assert 0 < typ < 2
     assert data_distance(codes[3], codes, typ) == 0
     assert data_distance(codes[3] + 50, codes, typ) > 20
+    with pytest.raises(ValueError, match="coincide"):           # no silent 'infinitely far'
+        data_distance(codes[3], codes, 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +106,7 @@ def test_learned_tsne_inverse_recovers_held_out_codes(vae_maps):
 def test_sliders_and_cursor_stay_in_sync_on_the_drag_page():
     from playground.dragmap import full_extent, normalise
     from test_app import assert_clean, run_app
+    from test_drag import slider
 
     at = run_app(model="mnist-vae", proj="pca")
     at.switch_page("views/drag.py").run()
@@ -100,9 +114,9 @@ def test_sliders_and_cursor_stay_in_sync_on_the_drag_page():
     view = "mnist-vae-pca"
     z0 = np.array(at.session_state.drag_z)
     # the sliders show the cursor's code
-    assert at.slider(key=f"drag_axis_0_{view}").value == pytest.approx(np.clip(z0[0], -4, 4), abs=1e-3)
+    assert slider(at, "axis", 0, view).value == pytest.approx(np.clip(z0[0], -4, 4), abs=0.025 + 1e-9)
     # moving one latent-dimension slider changes that coordinate only, and moves the cursor there
-    at.slider(key=f"drag_axis_0_{view}").set_value(2.5).run()
+    slider(at, "axis", 0, view).set_value(2.5).run()
     assert_clean(at, "slider moved")
     z1 = np.array(at.session_state.drag_z)
     assert z1[0] == pytest.approx(2.5, abs=1e-5)
@@ -112,10 +126,10 @@ def test_sliders_and_cursor_stay_in_sync_on_the_drag_page():
     np.testing.assert_allclose(at.session_state.drag_uv, expected_uv, atol=1e-5)
     # ...and every other slider now shows the new code's coordinate along its direction
     pc1 = principal_directions(lmap.z, 5)[0]
-    assert at.slider(key=f"drag_pc_0_{view}").value == pytest.approx(
-        np.clip(pc1.coordinate(z1), -4, 4), abs=2e-3)
+    assert slider(at, "pc", 0, view).value == pytest.approx(
+        slider_value(pc1.coordinate(z1), -4, 4, 0.05), abs=1e-9)
     # a class-direction slider: 0 is the first class's mean, 1 the second's
-    at.slider(key=f"drag_cls_0_{view}").set_value(1.0).run()
+    slider(at, "cls", 0, view).set_value(1.0).run()
     assert_clean(at, "class slider")
     d = class_direction(lmap.z, lmap.labels, 0, 1)
     assert d.coordinate(np.array(at.session_state.drag_z)) == pytest.approx(1.0, abs=1e-4)
@@ -123,11 +137,12 @@ def test_sliders_and_cursor_stay_in_sync_on_the_drag_page():
 
 def test_pins_collect_codes_and_feed_the_interpolation_page():
     from test_app import assert_clean, run_app
+    from test_drag import slider
 
     at = run_app(model="mnist-gan", proj="tsne")
     at.switch_page("views/drag.py").run()
     at.button(key="drag_pin").click().run()
-    at.slider(key="drag_pc_0_mnist-gan-tsne").set_value(2.0).run()
+    slider(at, "pc", 0, "mnist-gan-tsne").set_value(2.0).run()
     at.button(key="drag_pin").click().run()
     assert_clean(at, "pins")
     pins = at.session_state["_pinned_codes"][1]                 # kept by session.py for other pages

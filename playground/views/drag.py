@@ -15,11 +15,12 @@ from playground.dragmap import (BrowserCursor, denormalise, dragmap, full_extent
 from playground.imaging import atlas as tile_atlas, png_data_url, tile, to_uint8, upscale
 from playground.interpolation import slerp
 from playground.steering import (Direction, axis_directions, class_direction, data_distance,
-                                 principal_directions, prior_shell, typical_nn_distance)
+                                 principal_directions, prior_shell, slider_value, typical_nn_distance)
 
 N_ATLAS = 24
 RANGES = {"axis": (-4.0, 4.0), "pc": (-4.0, 4.0), "cls": (-0.5, 1.5)}
-SLIDER_TOLERANCE = 5e-4          # a slider already within this of its coordinate is left alone
+STEP = 0.05                      # every slider's step: its values lie on a grid of this
+SLIDER_TOLERANCE = 1e-6          # a grid value and the browser's copy of it differ by float noise
 
 ss = st.session_state
 m = session.header(
@@ -66,6 +67,7 @@ def move_to_z(z) -> None:
 if ss.get("_drag_view") != view:                      # a new model or projection: start afresh
     ss._drag_view = view
     ss._drag_pin_uv = {}                              # where pins were dropped on this map
+    ss._drag_slider_gen = {}                          # (kind, index) -> generation of its widget
     sent = read_cursor((ss.get(comp_key) or {}).get("cursor"))
     ss._drag_seen = sent.key if sent else None        # an old send is not a new move
     ss._drag_applied = None
@@ -189,27 +191,48 @@ def directions() -> tuple[list, str | None]:
 
 
 def slider_key(kind: str, i: int) -> str:
-    return f"drag_{kind}_{i}_{view}"
+    """The key of a slider's current widget. The server never writes a slider's value: a value
+    written from here reaches the browser after the browser may have sent other values (steps taken
+    meanwhile, or its stale copy of an earlier value, which then looks like a move by the person).
+    To show a new value, the slider gets a new widget (a new generation in its key) instead."""
+    return f"drag_{kind}_{i}_{view}_{ss._drag_slider_gen.get((kind, i), 0)}"
 
 
-def on_slider(kind: str, i: int, d: Direction) -> None:
-    move_to_z(d.set(ss.drag_z, ss[slider_key(kind, i)]))
+def shown_value(kind: str, d: Direction, z: np.ndarray) -> float:
+    """What the slider shows for code z: its coordinate, clipped and on the slider's grid."""
+    return slider_value(d.coordinate(z), *RANGES[kind], STEP)
 
 
-def sync_slider(key: str, value: float) -> None:
-    """Show the cursor's coordinate, but never re-send a value the slider already has: a value set
-    from here overwrites the slider in the browser, which would undo steps taken meanwhile."""
-    if key not in ss or abs(ss[key] - value) > SLIDER_TOLERANCE:
-        ss[key] = value
+def on_slider(kind: str, i: int, key: str, d: Direction) -> None:
+    """The person moved a slider: set that coordinate. Not a move: a report from a widget that has
+    since been replaced (the browser sends the values of the widgets it still shows, and Streamlit
+    calls back for a replaced one as if it had changed), or a value within float noise of the one
+    shown (the browser's copy of it)."""
+    if key != slider_key(kind, i):
+        return
+    value = ss[key]
+    if abs(value - shown_value(kind, d, ss.drag_z)) > SLIDER_TOLERANCE:
+        move_to_z(d.set(ss.drag_z, value))
+
+
+def slider_values(dirs, z: np.ndarray) -> dict:
+    """The value each slider shows: the one its widget holds if that is still the cursor's
+    coordinate (so a slider being moved is left alone), else a new widget showing the coordinate."""
+    values = {}
+    for kind, i, d in dirs:
+        want, held = shown_value(kind, d, z), ss.get(slider_key(kind, i))
+        if held is not None and abs(held - want) > SLIDER_TOLERANCE:
+            ss._drag_slider_gen[(kind, i)] = ss._drag_slider_gen.get((kind, i), 0) + 1
+            held = None
+        values[kind, i] = want if held is None else held
+    return values
 
 
 def sliders(z: np.ndarray) -> None:
     """Each slider shows the cursor's coordinate along its direction, and moves only that."""
     st.subheader("Steer with sliders")
     dirs, class_problem = directions()
-    for kind, i, d in dirs:
-        lo, hi = RANGES[kind]
-        sync_slider(slider_key(kind, i), float(np.clip(round(d.coordinate(z), 3), lo, hi)))
+    values = slider_values(dirs, z)
     kinds = [k for k in ("axis", "pc", "cls") if k != "axis" or m.latent_dim <= 16]
     tabs = st.tabs(([f"Latent dimensions ({m.latent_dim})"] if m.latent_dim <= 16 else [])
                    + ["Principal directions", "Between two classes"])
@@ -231,9 +254,9 @@ def sliders(z: np.ndarray) -> None:
                     st.warning(class_problem)
             cols = st.columns(4 if kind == "axis" else 1)
             for j, (_, i, d) in enumerate(item for item in dirs if item[0] == kind):
-                lo, hi = RANGES[kind]
-                cols[j % len(cols)].slider(d.name, lo, hi, step=0.05, key=slider_key(kind, i),
-                                           on_change=on_slider, args=(kind, i, d))
+                key = slider_key(kind, i)
+                cols[j % len(cols)].slider(d.name, *RANGES[kind], value=values[kind, i], step=STEP, key=key,
+                                           on_change=on_slider, args=(kind, i, key, d))
 
 
 @st.fragment
