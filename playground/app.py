@@ -1,4 +1,5 @@
-"""Latent Playground: `streamlit run playground/app.py`."""
+"""Latent Playground, the Streamlit script: `streamlit run playground/server.py` starts it with a
+warmed server (or `streamlit run playground/app.py`, which loads everything on the first visit)."""
 from __future__ import annotations
 
 import sys
@@ -10,13 +11,20 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-import models  # noqa: E402
+st.set_page_config(page_title="Latent Playground", page_icon=":material/explore:", layout="wide")
+with st.sidebar:                            # shown at once, before the heavy imports below
+    st.title(":material/explore: Latent Playground")
+
+if "playground.session" not in sys.modules:  # first run in this process: say what takes the time
+    with st.spinner("Starting up: loading PyTorch, the models and their maps (only after a server "
+                    "start)…", show_time=True):
+        import models  # noqa: E402
+        from playground import session  # noqa: E402
+else:
+    import models  # noqa: E402
+    from playground import session  # noqa: E402
 
 models.limit_threads()
-
-st.set_page_config(page_title="Latent Playground", page_icon=":material/explore:", layout="wide")
-
-from playground import session  # noqa: E402
 
 session.init_state()
 ss = st.session_state
@@ -31,7 +39,6 @@ PAGES = [
 ]
 
 with st.sidebar:
-    st.title(":material/explore: Latent Playground")
     names = session.generative_names()
     broken = [l for l in session.listings() if not l.ok]
     if not names:

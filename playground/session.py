@@ -85,26 +85,26 @@ class _MapCache:
 _MAPS = _MapCache()
 
 
-def latent_map(name: str, method: str) -> LatentMap:
-    """The model's map, with a progress bar while it is computed for the first time."""
+def latent_map(name: str, method: str, *, quiet: bool = False) -> LatentMap:
+    """The model's map, with a progress bar while it is computed for the first time (`quiet`: no
+    page elements, for the warm-up thread that has no page)."""
     m = load_model(name)
 
     def build():
-        holder = st.empty()
+        holder = None if quiet else st.empty()
         try:
             ref = reference(m.dataset) if m.kind == "vae" else None
             clf = classifier_for(m) if m.kind == "gan" else None
-            return build_map(m, method, ref, clf,
-                             progress=lambda f, t: holder.progress(min(max(f, 0.0), 1.0), text=t))
+            say = None if holder is None else (
+                lambda f, t: holder.progress(min(max(f, 0.0), 1.0), text=t))
+            lmap = build_map(m, method, ref, clf, progress=say)
         finally:
-            holder.empty()
-
-    def build_shared():
-        lmap = build()
+            if holder is not None:
+                holder.empty()
         _read_only(lmap.z, lmap.space, lmap.y, lmap.labels, lmap.images)   # shared by all sessions
         return lmap
 
-    return _MAPS.get((name, m.card["weights"]["sha256"], method), build_shared)
+    return _MAPS.get((name, m.card["weights"]["sha256"], method), build)
 
 
 def weights_sha(name: str) -> str:

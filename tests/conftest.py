@@ -56,7 +56,7 @@ def app_url():
     port = _free_port()
     log = open(tempfile.mktemp(prefix="streamlit-", suffix=".log"), "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "playground" / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "playground" / "server.py"),   # README's command
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

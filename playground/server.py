@@ -1,0 +1,26 @@
+"""Start the app with its server warmed: `streamlit run playground/server.py`.
+
+The same app as `streamlit run playground/app.py` (the Streamlit script), wrapped in `st.App` so
+that heavy modules, the default model and its map load in the background as soon as the server
+starts (see playground/warmup.py), not when the first person opens the page."""
+from __future__ import annotations
+
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    from playground import warmup
+    warmup.start()
+    yield
+
+
+app = st.App("app.py", lifespan=lifespan)

@@ -1,0 +1,46 @@
+"""Warm the server before the first visitor: import the heavy modules (torch, scikit-learn, openTSNE)
+and load the default model with its shipped map, in a background thread started when the server
+starts (`playground/server.py`). The first page then finds them ready instead of a white page.
+
+Nothing here is required: a server started with `streamlit run playground/app.py` loads the same
+things on the first visit, just later. A failure is logged and the page shows its own message."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger("latent_playground.warmup")
+STATE = {"started": None, "finished": None, "error": None}
+_lock = threading.Lock()
+
+
+def warm() -> None:
+    """Import, load and map what a first visit needs (idempotent; safe to call from any thread)."""
+    t0 = time.perf_counter()
+    try:
+        import models
+        models.limit_threads()
+        from playground import latent_map, projection  # noqa: F401  (scikit-learn, openTSNE)
+        from playground import session
+        names = session.generative_names()
+        name = session.default_model(names)
+        if name is not None:
+            method = session.default_projection(session.methods_for(session.load_model(name).latent_dim))
+            session.latent_map(name, method, quiet=True)
+        STATE["finished"] = time.perf_counter() - t0
+        log.info("warm-up done in %.1f s", STATE["finished"])
+    except Exception as e:  # noqa: BLE001 - a warm-up must never take the server down; it is logged
+        STATE["error"] = f"{type(e).__name__}: {e}"
+        log.warning("warm-up failed (the first visit will load instead): %s", STATE["error"])
+
+
+def start() -> threading.Thread | None:
+    """Start `warm` once per process in a daemon thread."""
+    with _lock:
+        if STATE["started"] is not None:
+            return None
+        STATE["started"] = time.time()
+    thread = threading.Thread(target=warm, name="latent-playground-warmup", daemon=True)
+    thread.start()
+    return thread

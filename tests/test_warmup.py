@@ -1,0 +1,22 @@
+"""The server warms up before the first visitor: `playground/server.py` is an st.App whose lifespan
+starts `playground.warmup`, which loads the default model and its map into the shared cache."""
+from pathlib import Path
+
+from streamlit.web.server.app_discovery import discover_asgi_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_server_py_is_an_app_that_streamlit_run_discovers():
+    found = discover_asgi_app(ROOT / "playground" / "server.py")
+    assert found.is_asgi_app and found.app_name == "app"
+
+
+def test_warm_up_loads_the_default_model_and_its_map_into_the_shared_cache(fresh_streamlit_caches):
+    from playground import session, warmup
+    session._MAPS.items.clear()
+    warmup.warm()
+    assert warmup.STATE["error"] is None
+    keys = list(session._MAPS.items)
+    sha = session.load_model(session.DEFAULT_MODEL).card["weights"]["sha256"]
+    assert (session.DEFAULT_MODEL, sha, session.DEFAULT_PROJECTION) in keys
