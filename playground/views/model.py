@@ -4,7 +4,7 @@ import streamlit as st
 
 from playground import session
 from playground.figures import bars, lines
-from playground.imaging import tile, upscale
+from playground.imaging import tile, to_float, upscale
 
 # What the card's keys mean, for people (a key missing here is shown with its words spaced out).
 METRICS = {
@@ -101,7 +101,7 @@ def reparameterisation_demo():
     images, labels = session.reference(m.dataset)
     i = st.slider("Reference image", 0, len(images) - 1, 0, key="rep_index")
     eps_scale = st.slider("Scale of ε (1 = what training used)", 0.0, 3.0, 1.0, 0.1, key="rep_eps")
-    x = images[i][None, None] / 255.0
+    x = to_float(images[i][None, None])
     mu, logvar = m.posterior(x)
     sigma = np.exp(0.5 * logvar)[0]
     eps = np.random.default_rng(i).standard_normal((8, m.latent_dim)).astype(np.float32)
