@@ -75,7 +75,7 @@ def read_card(folder: Path) -> dict:
                 and isinstance(spec.get("args", {}), dict)):
             raise CheckpointError(path, f"architecture {mod!r} must be {{class: one of "
                                         f"{sorted(REGISTRY)}, args: {{...}}}}")
-    main = arch[KINDS[kind][0]]["args"]
+    main = arch[KINDS[kind][0]].get("args", {})
     if kind != "classifier" and main.get("latent_dim") != card["latent_dim"]:
         raise CheckpointError(path, f"latent_dim {card['latent_dim']} contradicts the architecture's "
                                     f"{main.get('latent_dim')}")

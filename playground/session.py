@@ -114,31 +114,21 @@ def weights_sha(name: str) -> str:
 
 
 def reference_errors(name: str):
-    """Per-image reproduction error of the model's reference set (cached per weights)."""
+    """`uploads.ReferenceErrors` (errors, source, warning) of the model's reference set, cached per
+    weights."""
     return _reference_errors(name, weights_sha(name))
 
 
 @st.cache_data(show_spinner="Measuring how well the model reproduces reference images (once per model)…",
                max_entries=32)
 def _reference_errors(name: str, sha: str):
-    """Per-image reproduction error of the reference set: a VAE's on all of it; a GAN's from the
-    inversions shipped in checkpoints/maps, or (a GAN without them) a few inverted now."""
-    import numpy as np
-
+    """`uploads.ReferenceErrors`: a VAE's errors on the whole reference set; a GAN's from the
+    inversions shipped in checkpoints/maps, or (visibly, with the reason) a few inverted now."""
     from playground.latent_map import SHIPPED_MAPS
-    from playground.uploads import GAN_LIVE_IMAGES, errors_file, reference_errors as errors
+    from playground.uploads import load_reference_errors
 
     m = load_model(name)
-    if m.kind == "gan":
-        path = SHIPPED_MAPS / errors_file(m)
-        if path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as f:
-                    return f["errors"]
-            except (OSError, ValueError, KeyError):
-                pass                                   # unreadable: measure a few instead
-        return errors(m, reference(m.dataset)[0], n=GAN_LIVE_IMAGES)
-    return errors(m, reference(m.dataset)[0])
+    return load_reference_errors(m, reference(m.dataset)[0], SHIPPED_MAPS)
 
 
 def classifier_for(m: models.LatentModel) -> models.LatentModel:

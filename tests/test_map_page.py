@@ -118,7 +118,7 @@ def test_derived_caches_follow_a_checkpoint_retrained_under_the_same_name(tmp_pa
     monkeypatch.setattr(models, "CHECKPOINTS", root)
     lmap = session.latent_map("mnist-vae", "pca")
     before = dict(atlas=session.atlas("mnist-vae", "pca", 6, lmap, session.load_model("mnist-vae"))[0],
-                  errors=session.reference_errors("mnist-vae").copy(),
+                  errors=session.reference_errors("mnist-vae").errors.copy(),
                   space=session.reference_space("mnist-vae")[1].copy())
     _retrain_in_place(root / "mnist-vae")
     session.listings.clear()                          # the listing's 30-s refresh, without the wait
@@ -126,7 +126,7 @@ def test_derived_caches_follow_a_checkpoint_retrained_under_the_same_name(tmp_pa
     assert m2.card["weights"]["sha256"] == sha256_file(root / "mnist-vae" / "model.safetensors")
     lmap2 = session.latent_map("mnist-vae", "pca")
     after = dict(atlas=session.atlas("mnist-vae", "pca", 6, lmap2, m2)[0],
-                 errors=session.reference_errors("mnist-vae"), space=session.reference_space("mnist-vae")[1])
+                 errors=session.reference_errors("mnist-vae").errors, space=session.reference_space("mnist-vae")[1])
     for k in before:
         assert not np.array_equal(before[k], after[k]), f"{k} still comes from the old weights"
     # and the new values are the new model's own

@@ -196,9 +196,6 @@ def test_read_card_accepts_what_it_should(saved):
     assert ck.read_card(folder)["architecture"]["extra"] == {"class": "Discriminator"}
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError,
-                   reason="bug found by the mutation run: read_card accepts a spec without 'args' but then "
-                          "reads arch[main]['args'] (KeyError escapes models.available); fix: .get('args', {})")
 def test_a_main_module_without_args_gets_a_message_not_a_key_error(saved):
     folder = saved()
     path = rewrite(folder, lambda c: c["architecture"]["vae"].pop("args"))
