@@ -11,8 +11,8 @@ from playground.drawpad import drawpad
 from playground.figures import map_figure
 from playground.imaging import flatten_png, preview, tile, upscale
 from playground.preprocess import FORMATS, ImageError, prepare
-from playground.uploads import (MAX_KEPT_FILES, ReferenceErrors, anomaly_percentile, encode_images,
-                                keep_latest, nearest, unique_names)
+from playground.uploads import (MAX_KEPT_FILES, anomaly_percentile, encode_images, keep_latest, nearest,
+                                unique_names)
 
 DRAWING = "your drawing"
 MAX_ENCODED = 64                 # per session: encodings kept so a rerun never encodes twice
@@ -111,9 +111,7 @@ while len(cache) > MAX_ENCODED:
 rows = [cache[(sha, key)] for _, _, key, _ in good]
 z = np.stack([r["z"] for r in rows])
 mse = np.array([r["mse"] for r in rows])
-ref = session.reference_errors(ss.model)
-if not isinstance(ref, ReferenceErrors):        # session.reference_errors not yet switched (see uploads)
-    ref = ReferenceErrors(np.asarray(ref), f"{len(ref):,} reference images")
+ref = session.reference_errors(ss.model)               # uploads.ReferenceErrors
 if ref.warning:
     st.warning(ref.warning, icon=":material/warning:")
 pct = anomaly_percentile(mse, ref.errors)
