@@ -21,12 +21,15 @@ from typing import Callable
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
+import models
+
+from .imaging import to_float
 from .projection import KNNInverse, Progress, make
 
 MAP_VERSION = 1
 GAN_POINTS = 3000
 GAN_SEED = 0
-SHIPPED_MAPS = Path(__file__).resolve().parent.parent / "checkpoints" / "maps"   # models.MAPS_DIR
+SHIPPED_MAPS = models.CHECKPOINTS / models.MAPS_DIR      # precomputed maps shipped with the checkpoints
 USER_MAPS = Path(os.environ.get("LATENT_PLAYGROUND_CACHE",
                                 Path.home() / ".cache" / "latent-playground")) / "maps"
 
@@ -168,44 +171,73 @@ def gan_embedder(model, classifier) -> Callable[[np.ndarray], np.ndarray]:
     return embed
 
 
-def build_map(model, method: str, reference: tuple[np.ndarray, np.ndarray] | None = None,
-              classifier=None, progress: Progress | None = None,
-              cache_dirs=(SHIPPED_MAPS, USER_MAPS), write_dir: Path | None = USER_MAPS) -> LatentMap:
-    """Encode (VAE) or sample (GAN), project, and cache. `progress(fraction, text)` reports work."""
+@dataclass
+class MapCodes:
+    """What a map is made of, before projection: each point's latent code and what gets projected."""
+    z: np.ndarray                  # (N, d) latent codes
+    images: np.ndarray             # (N, 28, 28) uint8
+    label_source: str
+    key_parts: tuple               # what the cache name depends on, besides model, method and params
+    space: np.ndarray | None = None          # (N, k) what is projected; None until known (GAN)
+    labels: np.ndarray | None = None
+    embed: Callable[[np.ndarray], np.ndarray] | None = None
+    complete: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None   # computes space, labels
+
+
+def vae_codes(model, reference: tuple[np.ndarray, np.ndarray], say: Progress) -> MapCodes:
+    """A VAE's map: the reference images' posterior means, coloured by their true class."""
+    images, labels = reference
+    say(0.0, "Encoding the reference set…")
+    z = model.encode(to_float(images)[:, None])
+    return MapCodes(z, images, "true class", (images, None), space=z, labels=labels)
+
+
+def gan_codes(model, classifier, say: Progress) -> MapCodes:
+    """A GAN's map: seeded samples laid out by the classifier's features of the generated images
+    (computed only when no cache holds them), coloured by the class the classifier sees."""
+    if classifier is None:
+        raise ValueError(f"{model.name}: a GAN map needs the data set's classifier")
+    z = model.sample(GAN_POINTS, seed=GAN_SEED)
+    say(0.0, "Decoding GAN samples…")
+    decoded = model.decode(z)
+    images = np.clip(decoded[:, 0] * 255 + 0.5, 0, 255).astype(np.uint8)
+
+    def complete():
+        say(0.1, "Classifying the generated images…")
+        return classifier.features(decoded), classifier.predict_proba(decoded).argmax(1)
+
+    return MapCodes(z, images, "classifier's guess", (None, classifier),
+                    embed=gan_embedder(model, classifier), complete=complete)
+
+
+def map_codes(model, reference=None, classifier=None, say: Progress | None = None) -> MapCodes:
+    say = say or (lambda f, t: None)
+    if model.kind == "vae":
+        return vae_codes(model, reference, say)
+    if model.kind == "gan":
+        return gan_codes(model, classifier, say)
+    raise ValueError(f"{model.name} is a {model.kind}: it has no latent space to map")
+
+
+def project(model, codes: MapCodes, method: str, progress: Progress | None = None,
+            cache_dirs=None, write_dir: Path | None = None) -> LatentMap:
+    """Project the codes to 2-D, reusing a cached projection of the same inputs (shipped or the
+    user's cache, keyed by weights hash, reference data, method and parameters) or writing one."""
     say = progress or (lambda f, t: None)
+    cache_dirs = (SHIPPED_MAPS, USER_MAPS) if cache_dirs is None else cache_dirs
     proj = make(method)
     params = {k: v for k, v in vars(proj).items() if not k.endswith("_")}
-    if model.kind == "vae":
-        images, labels = reference
-        key = cache_key(model, method, images, params=params)
-        say(0.0, "Encoding the reference set…")
-        z = model.encode(images[:, None].astype(np.float32) / 255.0)
-        space, embed, source = z, None, "true class"
-    elif model.kind == "gan":
-        if classifier is None:
-            raise ValueError(f"{model.name}: a GAN map needs the data set's classifier")
-        key = cache_key(model, method, None, classifier, params=params)
-        z = model.sample(GAN_POINTS, seed=GAN_SEED)
-        say(0.0, "Decoding GAN samples…")
-        decoded = model.decode(z)
-        images = np.clip(decoded[:, 0] * 255 + 0.5, 0, 255).astype(np.uint8)
-        embed = gan_embedder(model, classifier)
-        space = labels = None
-        source = "classifier's guess"
-    else:
-        raise ValueError(f"{model.name} is a {model.kind}: it has no latent space to map")
-
+    if method == "latent" and codes.z.shape[1] != 2:
+        raise ValueError("the latent plane is only for 2-D latent spaces")
+    key = cache_key(model, method, *codes.key_parts, params=params)
     fname = f"{model.name}-{method}-{key}.npz"
-    cached = _read_cache(fname, len(z), cache_dirs)
-    if model.kind == "gan":
+    cached = _read_cache(fname, len(codes.z), cache_dirs)
+    space, labels = codes.space, codes.labels
+    if space is None:
         if cached is not None and "space" in cached:
             space, labels = cached["space"].astype(np.float32), cached["labels"].astype(np.int64)
         else:
-            say(0.1, "Classifying the generated images…")
-            space = classifier.features(decoded)
-            labels = classifier.predict_proba(decoded).argmax(1)
-    if method == "latent" and z.shape[1] != 2:
-        raise ValueError("the latent plane is only for 2-D latent spaces")
+            space, labels = codes.complete()
     if cached is not None:
         y = cached["y"].astype(np.float32)
         if method == "tsne":
@@ -217,9 +249,17 @@ def build_map(model, method: str, reference: tuple[np.ndarray, np.ndarray] | Non
         y = proj.fit_transform(space, progress=lambda f, t: say(0.2 + 0.8 * f, t))
         if write_dir is not None:
             extra = dict(space=space.astype(np.float16), labels=labels.astype(np.int16)) \
-                if model.kind == "gan" else {}
+                if codes.embed is not None else {}
             _write_cache(Path(write_dir) / fname, y=y.astype(np.float32), **extra)
     say(1.0, "Map ready")
-    return LatentMap(model.name, method, z.astype(np.float32), np.asarray(space, np.float32),
-                     y.astype(np.float32), np.asarray(labels, np.int64), source, images, proj, embed,
-                     from_cache=cached is not None, cache_name=fname)
+    return LatentMap(model.name, method, codes.z.astype(np.float32), np.asarray(space, np.float32),
+                     y.astype(np.float32), np.asarray(labels, np.int64), codes.label_source, codes.images,
+                     proj, codes.embed, from_cache=cached is not None, cache_name=fname)
+
+
+def build_map(model, method: str, reference: tuple[np.ndarray, np.ndarray] | None = None,
+              classifier=None, progress: Progress | None = None,
+              cache_dirs=None, write_dir: Path | None = USER_MAPS) -> LatentMap:
+    """Encode (VAE) or sample (GAN), then project with a cache. `progress(fraction, text)` reports."""
+    codes = map_codes(model, reference, classifier, progress)
+    return project(model, codes, method, progress, cache_dirs=cache_dirs, write_dir=write_dir)
