@@ -125,9 +125,9 @@ def test_at_rest_the_preview_is_the_exact_decoding_and_one_verdict_is_shown(page
     page.mouse.up()
     settle(page)
     preview, exact = preview_pixels(page), exact_pixels(page)
-    assert page.evaluate(DRAG)["preview"] == "exact"
     assert exact.max() > 100                                       # a digit, not a black square
     assert np.abs(preview.astype(int) - exact).max() <= 2, np.abs(preview.astype(int) - exact).max()
+    assert page.evaluate(DRAG)["preview"] == "exact"
     # one distance verdict on the page (the component's shadow root included), with its explanation
     verdicts = page.evaluate("""() => { const roots = [document, ...[...document.querySelectorAll('*')]
         .map(e => e.shadowRoot).filter(Boolean)];
