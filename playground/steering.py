@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from playground.distances import sq_distances
+
 
 @dataclass(frozen=True)
 class Direction:
@@ -77,7 +79,7 @@ def data_distance(z: np.ndarray, codes: np.ndarray, typical: float) -> float:
     """Distance from z to its nearest code, in units of the codes' median nearest-neighbour distance."""
     if not typical > 0:
         raise ValueError(f"the typical distance between codes is {typical}: the codes coincide")
-    d = np.sqrt(((np.asarray(codes, np.float64) - np.asarray(z, np.float64)) ** 2).sum(1)).min()
+    d = np.sqrt(sq_distances(z, codes).min())
     return float(d / typical)
 
 
@@ -85,7 +87,6 @@ def typical_nn_distance(codes: np.ndarray, sample: int = 500, seed: int = 0) -> 
     """Median distance from a code to its nearest other code (on a sample, for speed)."""
     codes = np.asarray(codes, np.float64)
     idx = np.random.default_rng(seed).permutation(len(codes))[:sample]
-    q = codes[idx]
-    d2 = (q ** 2).sum(1)[:, None] - 2 * q @ codes.T + (codes ** 2).sum(1)[None]
+    d2 = sq_distances(codes[idx], codes)
     d2[np.arange(len(idx)), idx] = np.inf
-    return float(np.median(np.sqrt(np.maximum(d2.min(1), 0))))
+    return float(np.median(np.sqrt(d2.min(1))))

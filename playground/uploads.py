@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from playground.distances import sq_distances  # noqa: F401  (re-exported: uploads.sq_distances)
+
 from models.inversion import invert
 from playground.imaging import to_float
 
@@ -69,14 +71,6 @@ def anomaly_percentile(err: np.ndarray, ref_err: np.ndarray) -> np.ndarray:
     """Share of reference images (in %) that the model reproduces better than each upload."""
     ref = np.sort(np.asarray(ref_err))
     return 100.0 * np.searchsorted(ref, np.asarray(err), side="left") / len(ref)
-
-
-def sq_distances(queries: np.ndarray, space: np.ndarray) -> np.ndarray:
-    """(Q, N) squared Euclidean distances between rows, never negative (the one distance helper)."""
-    q = np.atleast_2d(np.asarray(queries, np.float64))
-    s = np.atleast_2d(np.asarray(space, np.float64))
-    d2 = (q ** 2).sum(1)[:, None] - 2 * q @ s.T + (s ** 2).sum(1)[None]
-    return np.maximum(d2, 0.0)
 
 
 def nearest(space: np.ndarray, queries: np.ndarray, k: int = 5) -> np.ndarray:
