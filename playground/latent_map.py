@@ -100,13 +100,13 @@ def describe_inverse(lmap: LatentMap) -> str:
 
 
 def describe_placement(lmap: LatentMap) -> str:
-    """One sentence, for a caption: how a new code (an upload) is placed on this map."""
+    """For a caption: how new codes (uploads) are placed on this map, as it is never recomputed."""
     if lmap.method == "latent":
-        return "placed at its own code (the latent plane needs no projection)."
+        return "placed at their own codes (the latent plane needs no projection)."
     if lmap.method == "pca":
-        return ("placed exactly: PCA is a linear projection" + (
-            " of the classifier's features of its image." if lmap.embed is not None else "."))
-    return ("placed among its nearest map points (t-SNE has no formula for new points; the map is "
+        return "placed exactly by the map's own linear projection" + (
+            " of the classifier's features of the decoded image." if lmap.embed is not None else ".")
+    return ("placed among their nearest map points (t-SNE has no formula for new points; the map is "
             "never recomputed).")
 
 

@@ -23,6 +23,25 @@ SHIPPED = [l.name for l in models.available()]
 GENERATIVE = [l.name for l in models.available() if l.ok and l.card["kind"] in ("vae", "gan")]
 
 
+APP = str(ROOT / "playground" / "app.py")
+
+
+def run_app(**query):
+    """The app as a person opens it with these URL parameters, run once through AppTest."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def assert_clean(at, where: str):
+    """No exception and no st.error on the page."""
+    assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
+    errors = [e.value for e in at.error]
+    assert not errors, f"{where}: {errors}"
+
+
 @pytest.fixture
 def ckpt_copy(tmp_path):
     """Copy one shipped checkpoint into a temp root so a test can break it."""

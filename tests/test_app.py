@@ -6,22 +6,13 @@ import shutil
 import numpy as np
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import models
 from playground.latent_map import methods_for
 
-from conftest import GENERATIVE, ROOT
+from conftest import GENERATIVE, assert_clean, run_app
 
-APP = str(ROOT / "playground" / "app.py")
 PAGES = ["views/map.py", "views/drag.py", "views/interpolate.py", "views/upload.py", "views/sample.py", "views/model.py"]
-
-
-def run_app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
 
 
 def n_values(v) -> int:
@@ -29,12 +20,6 @@ def n_values(v) -> int:
     if isinstance(v, dict) and "bdata" in v:
         return len(base64.b64decode(v["bdata"])) // np.dtype(v["dtype"]).itemsize
     return len(v)
-
-
-def assert_clean(at: AppTest, where: str):
-    assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
-    errors = [e.value for e in at.error]
-    assert not errors, f"{where}: {errors}"
 
 
 CASES = [(name, method) for name in GENERATIVE

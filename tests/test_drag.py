@@ -16,7 +16,7 @@ from playground.imaging import to_uint8
 from playground.latent_map import build_map
 from playground.steering import class_direction, principal_directions, slider_value
 
-from test_app import assert_clean, run_app
+from conftest import assert_clean, run_app
 
 VIEW = "mnist-vae-pca"
 

@@ -10,7 +10,7 @@ from safetensors.numpy import load_file, save_file
 import models
 from models.checkpoint import sha256_file
 from playground import selection
-from test_app import assert_clean, run_app
+from conftest import assert_clean, run_app
 
 
 # ---- pure: selection.py --------------------------------------------------------------------------
@@ -132,3 +132,18 @@ def test_derived_caches_follow_a_checkpoint_retrained_under_the_same_name(tmp_pa
     # and the new values are the new model's own
     x = models.reference("mnist")[0][:, None].astype(np.float32) / 255
     np.testing.assert_allclose(after["space"], m2.encode(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("name, method, must, must_not", [
+    ("mnist-vae", "pca", "exactly by the map's own linear projection.", "t-SNE"),
+    ("mnist-vae", "tsne", "t-SNE has no formula for new points", "linear"),
+    ("mnist-gan", "pca", "linear projection of the classifier's features", "t-SNE"),
+    ("mnist-vae2d", "latent", "their own codes", "t-SNE"),
+])
+def test_upload_placement_caption_describes_the_projection_in_use(name, method, must, must_not):
+    from playground.latent_map import build_map, describe_placement
+    m = models.load(name)
+    ref = models.reference(m.dataset) if m.kind == "vae" else None
+    clf = models.load(models.classifier_name(m.card)) if m.kind == "gan" else None
+    text = describe_placement(build_map(m, method, ref, clf, write_dir=None))
+    assert must in text and must_not not in text, text

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 import models
 from conftest import GENERATIVE
 from playground.preprocess import prepare
-from test_app import assert_clean, run_app
+from conftest import assert_clean, run_app
 
 
 # ---- reading what a page showed -------------------------------------------------------------------

@@ -105,7 +105,7 @@ def test_learned_tsne_inverse_recovers_held_out_codes(vae_maps):
 
 def test_sliders_and_cursor_stay_in_sync_on_the_drag_page():
     from playground.dragmap import full_extent, normalise
-    from test_app import assert_clean, run_app
+    from conftest import assert_clean, run_app
     from test_drag import slider
 
     at = run_app(model="mnist-vae", proj="pca")
@@ -136,7 +136,7 @@ def test_sliders_and_cursor_stay_in_sync_on_the_drag_page():
 
 
 def test_pins_collect_codes_and_feed_the_interpolation_page():
-    from test_app import assert_clean, run_app
+    from conftest import assert_clean, run_app
     from test_drag import slider
 
     at = run_app(model="mnist-gan", proj="tsne")

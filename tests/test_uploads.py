@@ -11,7 +11,7 @@ from models.inversion import invert
 from playground.latent_map import SHIPPED_MAPS
 from playground.uploads import (GAN_REFERENCE_IMAGES, anomaly_percentile, encode_images, errors_file,
                                 keep_latest, load_reference_errors, nearest, sq_distances, unique_names)
-from test_app import assert_clean, run_app
+from conftest import assert_clean, run_app
 
 
 def shipped_errors_of(name: str) -> np.ndarray:

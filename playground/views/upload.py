@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from playground import session
+from playground.latent_map import describe_placement
 from playground.drawpad import drawpad
 from playground.figures import map_figure
 from playground.imaging import flatten_png, preview, tile, upscale
@@ -129,12 +130,7 @@ fig = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_sou
                  marks=(lmap.place(z), names), axis_titles=session.axis_titles(lmap), height=480,
                  marker_size=4)
 st.plotly_chart(fig, key=f"upload-map-{ss.model}-{ss.proj}", config={"displaylogo": False})
-how = (" among their nearest map points (t-SNE has no formula for new points; the map is never "
-       "recomputed)." if lmap.method == "tsne" else
-       " exactly, by the map's own linear projection" + (" of the classifier's features of the decoded "
-                                                         "image." if lmap.embed is not None else "."))
-st.caption("Stars are your images, placed into the existing map" + how
-           + " Use them as ends on the **Interpolate** page.")
+st.caption(f"Stars are your images, {describe_placement(lmap)} Use them as ends on the **Interpolate** page.")
 
 # ---- one row per upload --------------------------------------------------------------------------
 what = "Reconstruction" if m.kind == "vae" else "Best match G(z)"
