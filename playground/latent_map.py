@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 import models
 
@@ -112,6 +111,7 @@ def describe_placement(lmap: LatentMap) -> str:
 
 def knn_agreement(y: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
     """Mean share of each point's k nearest map neighbours that have its class (chance ~ 1/classes)."""
+    from sklearn.neighbors import NearestNeighbors         # only benches and scripts measure this
     idx = NearestNeighbors(n_neighbors=k + 1).fit(y).kneighbors(y, return_distance=False)[:, 1:]
     return float((labels[idx] == labels[:, None]).mean())
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
+from .distances import kneighbors
 
 Progress = Callable[[float, str], None]
 
@@ -44,13 +44,13 @@ class KNNInverse:
         self.target_ = _check_2d(target, "target")
         if len(self.source_) != len(self.target_):
             raise ValueError("source and target need the same number of rows")
-        self.nn_ = NearestNeighbors(n_neighbors=min(self.k, len(self.source_))).fit(self.source_)
+        self.k_ = min(self.k, len(self.source_))
         return self
 
     def weights(self, query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Neighbour indices, distances and normalised weights for each query row."""
         q = _check_2d(query, "query", self.source_.shape[1])
-        dist, idx = self.nn_.kneighbors(q)
+        dist, idx = kneighbors(self.source_, q, self.k_)
         w = 1.0 / (dist + self.eps) ** self.power
         return idx, dist, (w / w.sum(1, keepdims=True)).astype(np.float32)
 
