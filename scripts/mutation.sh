@@ -5,6 +5,7 @@
 #   bash scripts/mutation.sh                      # all seven modules, 2 workers
 #   MUTATION_ONLY=steering bash scripts/mutation.sh   # one module (playground/steering.py) and its tests
 #   MUTATION_JOBS=1 bash scripts/mutation.sh      # fewer workers
+#   MUTATION_REF=HEAD bash scripts/mutation.sh    # measure a commit instead of the working tree
 #
 # mutmut runs in a copy of the tree under .mutation/ (a dot-folder, so `python -m pytest` never collects
 # the mutants' copies of the tests). Each run starts from a fresh copy: the figures are never stale.
@@ -17,9 +18,13 @@ JOBS="${MUTATION_JOBS:-2}"
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
-for p in playground models tests setup.cfg; do
-  cp -a "$ROOT/$p" "$WORK/$p"
-done
+if [ -n "${MUTATION_REF:-}" ]; then             # a commit, e.g. MUTATION_REF=HEAD: what was measured
+  git -C "$ROOT" archive "$MUTATION_REF" playground models tests setup.cfg | tar -x -C "$WORK"
+else                                            # the working tree, uncommitted edits included
+  for p in playground models tests setup.cfg; do
+    cp -a "$ROOT/$p" "$WORK/$p"
+  done
+fi
 rm -rf "$WORK/tests/artifacts"
 find "$WORK" -name __pycache__ -type d -prune -exec rm -rf {} +
 if [ -n "${MUTATION_ONLY:-}" ]; then
@@ -45,7 +50,12 @@ cd "$WORK"
 export LATENT_PLAYGROUND_CHECKPOINTS="$ROOT/checkpoints"
 export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONDONTWRITEBYTECODE=1
 start=$(date +%s)
-python3 -m mutmut run --max-children "$JOBS" > run.log 2>&1 || { tail -40 run.log; exit 1; }
+if ! python3 -m mutmut run --max-children "$JOBS" > run.log 2>&1; then
+  tail -c 2000 run.log | tr '\r' '\n' | tail -5
+  echo "== mutmut failed; the unmutated tests in .mutation/ say:"
+  python3 -m pytest -q -x -p no:cacheprovider $(sed -n '/^pytest_add_cli_args_test_selection =/,/^[^ ]/s/^    //p' setup.cfg) | tail -30
+  exit 1
+fi
 seconds=$(( $(date +%s) - start ))
 python3 -m mutmut results --all true > results.txt
 

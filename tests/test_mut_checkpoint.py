@@ -4,6 +4,7 @@ atomic writes, and what a loaded module holds (written against the mutation run:
 import hashlib
 import json
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -303,3 +304,66 @@ def test_load_modules_refuses_missing_modules_and_only_takes_its_own_prefix(save
     card = ck.read_card(folder)
     card["architecture"] = {"generator": card["architecture"]["generator"]}    # the discriminator's keys unused
     assert list(ck.load_modules(folder, card)) == ["generator"]
+
+
+# ---- second mutation pass -------------------------------------------------------------------------
+
+def test_save_creates_missing_parents_and_works_in_a_hidden_temp_folder_beside_the_target(tmp_path, monkeypatch):
+    import os
+    seen = []
+    real = os.replace
+    monkeypatch.setattr(ck.os, "replace", lambda a, b: (seen.append((Path(a), Path(b))), real(a, b))[1])
+    folder = tmp_path / "a" / "b" / "tiny"                          # neither a nor b exists yet
+    ck.save_checkpoint(folder, tiny_card(), tiny_modules())
+    (src, dst), = seen
+    assert dst == folder and src.parent == folder.parent           # same folder: an atomic rename
+    assert src.name.startswith(".tiny.") and src.name.endswith(".tmp")   # hidden while being written
+
+
+def test_overwrite_clears_a_stale_old_folder_left_by_a_crash(saved):
+    folder = saved()
+    stale = folder.with_name(".tiny.old")
+    stale.mkdir()
+    (stale / "junk").write_text("x")
+    ck.save_checkpoint(folder, tiny_card(), tiny_modules(seed=1), overwrite=True)
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["tiny"]
+
+
+def test_update_card_writes_a_tmp_file_beside_the_card(saved, monkeypatch):
+    import os
+    folder = saved()
+    seen = []
+    real = os.replace
+    monkeypatch.setattr(ck.os, "replace", lambda a, b: (seen.append((Path(a), Path(b))), real(a, b))[1])
+    ck.update_card(folder, metrics={})
+    assert seen == [(folder / "card.json.tmp", folder / "card.json")]
+
+
+def test_a_module_spec_without_args_is_built_with_its_defaults(tmp_path):
+    card = tiny_card("gan")
+    mods = {"generator": Generator(latent_dim=2, channels=1), "discriminator": Discriminator()}
+    folder = ck.save_checkpoint(tmp_path / "g", dict(card, architecture={
+        "generator": card["architecture"]["generator"], "discriminator": {"class": "Discriminator"}}), mods)
+    loaded = ck.load_modules(folder, ck.read_card(folder))
+    assert isinstance(loaded["discriminator"], Discriminator)
+
+
+def test_the_weights_mismatch_detail_is_the_errors_own_lines(saved, monkeypatch):
+    folder = saved()
+    card = ck.read_card(folder)
+    card["architecture"]["vae"]["args"]["hidden"] = 3
+    net = ConvVAE(latent_dim=2, channels=1, hidden=3)
+    from safetensors.torch import load_file
+    state = {k[4:]: v for k, v in load_file(folder / "model.safetensors").items()}
+    with pytest.raises(RuntimeError) as torch_error:
+        net.load_state_dict(state, strict=True)
+    lines = str(torch_error.value).strip().splitlines()
+    e = refused(lambda: ck.load_modules(folder, card), folder / "model.safetensors", ".*")
+    assert e.problem == f"weights do not fit the ConvVAE in the card ({'; '.join(l.strip() for l in lines[1:4])})"
+
+    class OneLine(torch.nn.Module):
+        def load_state_dict(self, state, strict=True):
+            raise RuntimeError("only one line")
+    monkeypatch.setattr(ck, "build", lambda cls, args: OneLine())
+    e = refused(lambda: ck.load_modules(folder, ck.read_card(folder)), folder / "model.safetensors", ".*")
+    assert e.problem == "weights do not fit the ConvVAE in the card (only one line)"

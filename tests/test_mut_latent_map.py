@@ -336,3 +336,73 @@ def test_build_map_gan_cache_without_features_recomputes_them(tmp_path):
     assert built.from_cache and clf.calls == 2
     np.testing.assert_array_equal(built.y, np.ones((3000, 2)))
     np.testing.assert_array_equal(built.labels, (built.images.reshape(3000, -1).mean(1) > 127.5).astype(int))
+
+
+# ---- second mutation pass -------------------------------------------------------------------------
+
+class OvershootGAN(FakeGAN):
+    """A decoder whose outputs stray just outside [0, 1] in the first pixels."""
+
+    def decode(self, z):
+        out = super().decode(z).copy()
+        out[:, 0, 0, :5] = [-0.01, 0.0, 1.0, 1.01, 0.5]
+        return out
+
+
+def test_gan_map_images_are_rounded_and_clipped_to_uint8():
+    m = lm.build_map(OvershootGAN(), "pca", None, FakeClassifier(), cache_dirs=[], write_dir=None)
+    assert m.images.dtype == np.uint8
+    np.testing.assert_array_equal(m.images[:3, 0, :5], [[0, 0, 255, 255, 128]] * 3)
+
+
+class Float64Classifier(FakeClassifier):
+    def features(self, x):
+        return super().features(x).astype(np.float64)
+
+
+def test_map_arrays_have_working_dtypes_whatever_the_inputs(ref):
+    images, labels = ref
+    vae = lm.build_map(FakeVAE(), "pca", (images, labels.astype(np.int16)), cache_dirs=[], write_dir=None)
+    assert vae.labels.dtype == np.int64                              # reference labels are stored as int16
+    gan = lm.build_map(FakeGAN(), "pca", None, Float64Classifier(), cache_dirs=[], write_dir=None)
+    assert gan.space.dtype == np.float32 and gan.labels.dtype == np.int64
+
+
+def test_write_cache_renames_a_temp_file_from_beside_the_target(tmp_path, monkeypatch):
+    """Same folder, so the same file system: the rename is atomic."""
+    import os
+    seen = []
+    real = os.replace
+    monkeypatch.setattr(lm.os, "replace", lambda a, b: (seen.append((a, b)), real(a, b))[1])
+    path = tmp_path / "cache" / "m-key.npz"
+    lm._write_cache(path, y=np.zeros((2, 2)))
+    (src, dst), = seen
+    assert dst == path and os.path.dirname(src) == str(path.parent)
+    name = os.path.basename(src)
+    assert name.startswith("m-key") and name.endswith(".tmp.npz")
+
+
+def test_captions_describe_the_projection_in_use(ref):
+    images, labels = ref
+    plane = lm.build_map(FakeVAE(d=2), "latent", ref, cache_dirs=[], write_dir=None)
+    pca = lm.build_map(FakeVAE(), "pca", ref, cache_dirs=[], write_dir=None)
+    gan_pca = lm.build_map(FakeGAN(), "pca", None, FakeClassifier(), cache_dirs=[], write_dir=None)
+    assert lm.describe_inverse(plane) == "The latent plane itself: each position is its own code (z₁, z₂)."
+    assert lm.describe_inverse(pca) == ("PCA is a linear projection, so it inverts exactly; the components the "
+                                        "map does not show are held fixed.")
+    assert lm.describe_inverse(gan_pca) == (
+        "PCA of the generated images' classifier features has no inverse back to the latent code: each "
+        "position maps to a distance-weighted blend of the codes of its 8 nearest points on the map, so "
+        "between clusters the model is guessing.")
+    tsne = square_map(projection=TSNEProjection())
+    tsne.method = "tsne"
+    assert lm.describe_inverse(tsne).startswith("t-SNE has no inverse back to the latent code: each position ")
+    other = square_map(projection=object())
+    other.method = "umap"
+    assert lm.describe_inverse(other).startswith("umap has no inverse")
+    assert lm.describe_placement(plane) == "placed at their own codes (the latent plane needs no projection)."
+    assert lm.describe_placement(pca) == "placed exactly by the map's own linear projection."
+    assert lm.describe_placement(gan_pca) == ("placed exactly by the map's own linear projection of the "
+                                              "classifier's features of the decoded image.")
+    assert lm.describe_placement(tsne) == ("placed among their nearest map points (t-SNE has no formula for new "
+                                           "points; the map is never recomputed).")

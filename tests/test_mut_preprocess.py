@@ -393,3 +393,119 @@ def test_prepare_returns_every_stage():
     assert p.gray.dtype == np.float32 and p.gray.shape == (40, 40)
     assert p.box == (10, 30, 10, 30)
     assert p.notes == ["Dark on light: inverted to light on dark, as in the training data."]
+
+
+# ---- second mutation pass -------------------------------------------------------------------------
+
+def test_only_the_listed_formats_are_opened():
+    for fmt in ("PPM", "PCX", "ICO", "TGA"):
+        refused(png(block().convert("RGB"), fmt),
+                "This is not a picture we can read: upload a PNG, JPEG, GIF, BMP, WebP or TIFF file.")
+
+
+def test_single_frame_formats_and_two_frame_animations():
+    assert not any("Animated" in n for n in prepare(png(block().convert("RGB"), "JPEG"), MNIST).notes)
+    frames = [block(box=(5, 5, 15, 15)), block(box=(25, 25, 35, 35))]
+    p = prepare(png(frames[0], "GIF", save_all=True, append_images=frames[1:]), MNIST)
+    assert p.notes[0] == "Animated or multi-page (2 frames): the first frame is used."
+
+
+def test_truncated_picture_message():
+    data = png(Image.effect_noise((200, 200), 60))
+    with pytest.raises(ImageError) as e:
+        prepare_image(data[: len(data) // 2], MNIST)
+    assert str(e.value).startswith("The picture is truncated or damaged and cannot be decoded (")
+    assert str(e.value).endswith(").")
+
+
+def test_tall_thin_pictures_keep_one_pixel_of_width():
+    p = prepare(png(block(size=(6, 3000), box=(0, 0, 6, 1500))), MNIST)
+    assert p.original.size == (1, 256)
+
+
+def test_to_channels_sixteen_bit_scale_and_the_8_bit_boundary():
+    i16 = Image.fromarray(np.array([[1000, 2000]], np.uint16))
+    np.testing.assert_allclose(pp._to_channels(i16, [])[0][0, :, 0], [1000 / 65535, 2000 / 65535])
+    i256 = Image.fromarray(np.array([[0, 256]], np.int32))
+    np.testing.assert_allclose(pp._to_channels(i256, [])[0][0, :, 0], [0, 256 / 65535])
+    i255 = Image.fromarray(np.array([[51, 255]], np.int32))
+    np.testing.assert_allclose(pp._to_channels(i255, [])[0][0, :, 0], [0.2, 1.0])
+    f = Image.fromarray(np.array([[2.0, 4.0, 3.0]], np.float32))
+    assert pp._to_channels(f, [])[0].dtype == np.float64            # stretched in double precision
+    assert pp._to_channels(Image.new("RGB", (2, 2)), [])[0].dtype == np.float32
+
+
+def test_cmyk_note_reaches_prepare():
+    im = Image.new("CMYK", (40, 40), (0, 0, 0, 0))
+    im.paste((0, 0, 0, 255), (10, 10, 30, 30))
+    assert "CMYK picture converted to RGB." in prepare(png(im, "TIFF"), MNIST).notes
+
+
+def test_low_contrast_on_a_grey_border_is_flat():
+    g = np.full((10, 10), 0.3)
+    g[3:8, 3:8] = 0.35                                              # contrast 0.05 on a 0.3 border
+    np.testing.assert_array_equal(pp._polarity(g, []), np.zeros((10, 10)))
+
+
+def test_resize_uses_lanczos():
+    a = np.zeros((8, 8), np.float32)
+    a[:, 4:] = 1.0
+    want = np.asarray(Image.fromarray(a, mode="F").resize((20, 20), Image.LANCZOS))
+    np.testing.assert_array_equal(pp._resize(a, 20, 20), want)
+    assert pp._resize(a, 20, 20).min() < -0.01                      # Lanczos rings: the callers clip
+
+
+def test_stretched_folder_images_are_clipped_after_lanczos_ringing():
+    g = np.zeros((12, 12))
+    g[0:12, 0:2] = 1.0
+    g[0:12, 10:12] = 1.0
+    g[0:2, :] = 1.0                                                 # a hollow frame: rings inside
+    out = pp._frame(g, (0, 12, 0, 12), None, "stretch")
+    assert out.min() == 0.0 and out.max() == 1.0 and out[14, 14] == 0.0
+
+
+def test_prepare_centres_an_mnist_digit_by_mass():
+    im = Image.new("L", (60, 60), 0)
+    im.paste(255, (10, 10, 20, 50))                                 # heavy left bar
+    im.paste(90, (20, 10, 40, 14))                                  # faint top arm
+    out = prepare_image(png(im), MNIST)
+    yy, xx = np.indices(out.shape)
+    assert abs((xx * out).sum() / out.sum() - 13.5) <= 0.5
+    assert abs(cx_box(out) - 13.5) > 1
+
+
+def test_frame_odd_sizes_and_edge_clamps():
+    g = np.zeros((40, 40))
+    g[0:13, 0:28] = 1.0
+    out = pp._frame(g, (0, 13, 0, 28), 28, "box")                  # 13 high: top (28 - 13) // 2 = 7
+    rows = np.flatnonzero(out.max(1) > 0.5)
+    assert (rows[0], rows[-1]) == (7, 19)
+    g = np.zeros((40, 40))
+    g[0:28, 0:13] = 1.0
+    cols = np.flatnonzero(pp._frame(g, (0, 28, 0, 13), 28, "box").max(0) > 0.5)
+    assert (cols[0], cols[-1]) == (7, 19)
+    wide = np.zeros((40, 40))
+    wide[0:5, 0:10] = 0.05
+    wide[0:5, 9] = 1.0                                              # mass at the right edge
+    out = pp._frame(wide, (0, 5, 0, 10), 20, "mass")               # 20 wide: left clamped at 0
+    assert out[:, 0].max() > 0 and out.sum() == pytest.approx(
+        np.clip(pp._resize(wide[0:5, 0:10], 20, 10), 0, 1).sum(), rel=1e-5)
+    wide = np.zeros((40, 40))
+    wide[0:5, 0:10] = 0.05
+    wide[0:5, 0] = 1.0                                              # mass at the left edge: clamped at 8
+    out = pp._frame(wide, (0, 5, 0, 10), 20, "mass")
+    cols = np.flatnonzero(out.max(0) > 0)
+    assert (cols[0], cols[-1]) == (8, 27)
+    line = np.zeros((3, 100))
+    line[1, :] = 1.0
+    out = pp._frame(line, (1, 2, 0, 100), 20, "box")                # 1 x 100 -> 1 x 20, not 0 or 2 rows
+    assert (out.max(1) > 0.5).sum() == 1 and (out.max(0) > 0.5).sum() == 20
+
+
+def test_frame_faint_content_is_still_centred_by_mass():
+    g = np.zeros((5, 5))
+    g[0, 0] = 0.004
+    g[0, 1] = 0.001                                                 # total mass well under 1 after scaling
+    out = pp._frame(g, (0, 1, 0, 2), 20, "mass")
+    yy, xx = np.indices(out.shape)
+    assert abs((xx * out).sum() / out.sum() - 13.5) <= 0.5

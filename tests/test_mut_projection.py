@@ -281,3 +281,22 @@ def test_make_builds_each_method_with_its_params_and_names_the_choices():
     assert isinstance(make("latent"), IdentityProjection)
     with pytest.raises(ValueError, match=r"^unknown projection 'umap'; choose one of \['latent', 'pca', 'tsne'\]$"):
         make("umap")
+
+
+# ---- second mutation pass -------------------------------------------------------------------------
+
+def test_keep_norm_rescales_each_query_by_its_own_norm():
+    src = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0], [12.0, 0.0]], np.float32)
+    tgt = np.array([[3.0, 0.0], [0.0, 4.0], [0.3, 0.0], [0.0, 0.4]], np.float32)
+    kept = KNNInverse(k=2, keep_norm=True).fit(src, tgt).predict([[1.0, 0.0], [11.0, 0.0]])
+    np.testing.assert_allclose(kept, [[2.1, 2.8], [0.21, 0.28]], rtol=1e-5)
+
+
+def test_pca_inverse_holds_the_hidden_components_at_the_base_not_the_mean():
+    rng = np.random.default_rng(4)
+    x = (rng.normal(size=(40, 4)) * [5.0, 3.0, 2.0, 1.0] + [3.0, -2.0, 5.0, 1.0]).astype(np.float32)
+    p = PCAProjection().fit(x)
+    b = np.array([[1.0, 2.0, 3.0, 4.0], [-3.0, 0.5, 7.0, -1.0]], np.float32)
+    np.testing.assert_allclose(p.inverse(p.transform(b), base=b), b, atol=1e-4)
+    np.testing.assert_allclose(p.inverse(p.transform(b) + 1.0, base=b) - b,
+                               np.ones((2, 2)) @ p.components_, atol=1e-4)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from playground.steering import (Direction, axis_directions, class_direction, data_distance,
+from playground.steering import (Direction, axis_directions, class_direction, data_distance, slider_value,
                                  principal_directions, prior_shell, typical_nn_distance)
 
 
@@ -110,3 +110,35 @@ def test_typical_nn_distance_of_duplicates_is_zero_not_nan():
     assert typical_nn_distance(codes) == 0.0
     with pytest.raises(ValueError, match="codes coincide"):
         data_distance(c, codes, typical_nn_distance(codes))
+
+
+# ---- precision and slider values (second mutation pass) -------------------------------------------
+
+H16 = np.array([[0.1, 0.7, -0.3], [0.9, -0.2, 0.4], [-0.5, 0.3, 0.8], [0.2, 0.1, -0.9]], np.float16)
+
+
+def test_codes_in_half_precision_are_handled_in_double_precision():
+    """The map cache keeps float16 arrays: every helper works in float64 whatever it is given."""
+    exact = H16.astype(np.float64)
+    for a, b in zip(principal_directions(H16), principal_directions(exact)):
+        np.testing.assert_allclose(np.abs(a.u), np.abs(b.u), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(a.origin, b.origin, rtol=0, atol=1e-12)
+    d = class_direction(H16, np.array([0, 0, 1, 1]), 0, 1)
+    assert d.u.dtype == d.origin.dtype == np.float64
+    assert prior_shell(H16[0]) == pytest.approx(float(np.linalg.norm(exact[0]) / np.sqrt(3)), rel=1e-12)
+    assert typical_nn_distance(H16) == pytest.approx(typical_nn_distance(exact), rel=1e-12)
+
+
+def test_typical_nn_distance_of_integer_codes():
+    assert typical_nn_distance([[0], [1], [3], [7]]) == 1.5
+
+
+def test_slider_value_clips_and_snaps_to_the_grid():
+    assert slider_value(0.123, -4.0, 4.0, 0.05) == 0.1
+    assert slider_value(0.126, -4.0, 4.0, 0.05) == 0.15
+    assert slider_value(9.0, -4.0, 4.0, 0.05) == 4.0
+    assert slider_value(-9.0, -4.0, 4.0, 0.05) == -4.0
+    assert slider_value(0.3, 0.0, 1.0, 0.25) == 0.25
+    assert slider_value(0.99, 0.1, 1.0, 0.25) == 1.0             # the grid's last step would pass hi: clipped
+    assert slider_value(0.7, 0.1, 1.0, 0.25) == 0.6
+    assert slider_value(1 / 3, 0.0, 1.0, 0.1) == 0.3             # rounded to 10 places: no 0.30000000000000004

@@ -154,7 +154,10 @@ def test_sq_distances_exact_and_never_negative():
     c = np.array([160.7, -375.9, 189.6])                         # rounds to -6e-11 without the floor
     assert (up.sq_distances(c, np.vstack([c, c])) == 0).all()
     big = np.array([[1e4 + 0.1, 3.3]], np.float32)               # float64 inside: no float32 rounding
-    np.testing.assert_allclose(up.sq_distances(big, big + [0.5, 0]), [[0.25]], rtol=1e-6)
+    other = (big + np.array([0.5, 0], np.float32)).astype(np.float32)
+    d = float(other[0, 0]) - float(big[0, 0])
+    np.testing.assert_allclose(up.sq_distances(big, other), [[d * d]], rtol=1e-9)
+    np.testing.assert_allclose(up.sq_distances(other, big), [[d * d]], rtol=1e-9)
 
 
 def test_nearest_exact_order_ties_and_k():
@@ -264,3 +267,11 @@ def test_keep_latest_defaults_16_files_and_40_mib():
     big = [("a", Size(20 * 2**20)), ("b", Size(20 * 2**20)), ("c", Size(20 * 2**20))]
     assert [n for n, _ in up.keep_latest(big)] == ["b", "c"]
     assert [n for n, _ in up.keep_latest(big + [("d", Size(1))])] == ["c", "d"]
+
+
+def test_nearest_matches_brute_force_on_random_codes():
+    rng = np.random.default_rng(0)
+    space, q = rng.normal(size=(500, 16)), rng.normal(size=(7, 16))
+    brute = np.argsort(((q[:, None] - space[None]) ** 2).sum(-1), 1)
+    for k in (1, 5, 40):
+        np.testing.assert_array_equal(up.nearest(space, q, k), brute[:, :k])
