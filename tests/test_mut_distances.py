@@ -40,8 +40,9 @@ def test_kneighbors_matches_brute_force_in_any_chunking():
     space, q = rng.normal(size=(300, 8)), rng.normal(size=(23, 8))
     brute = np.argsort(((q[:, None] - space[None]) ** 2).sum(-1), 1, kind="stable")
     for max_cells in (1, 300, 301, 299 * 5, 1 << 23):
-        d, i = kneighbors(space, q, 7, max_cells=max_cells)
-        np.testing.assert_array_equal(i, brute[:, :7])
+        for k in (1, 7):
+            d, i = kneighbors(space, q, k, max_cells=max_cells)
+            np.testing.assert_array_equal(i, brute[:, :k])
         np.testing.assert_allclose(d, np.sqrt(((q[:, None] - space[i]) ** 2).sum(-1)), rtol=1e-9)
 
 

@@ -406,3 +406,10 @@ def test_captions_describe_the_projection_in_use(ref):
                                               "classifier's features of the decoded image.")
     assert lm.describe_placement(tsne) == ("placed among their nearest map points (t-SNE has no formula for new "
                                            "points; the map is never recomputed).")
+
+
+def test_by_default_the_shipped_maps_are_found():
+    images, labels = models.reference("mnist")
+    m = FakeVAE("mnist-vae", card("mnist-vae")["weights"]["sha256"])
+    built = lm.build_map(m, "pca", (images, labels), write_dir=None)     # default cache folders
+    assert built.from_cache

@@ -142,3 +142,15 @@ def test_slider_value_clips_and_snaps_to_the_grid():
     assert slider_value(0.99, 0.1, 1.0, 0.25) == 1.0             # the grid's last step would pass hi: clipped
     assert slider_value(0.7, 0.1, 1.0, 0.25) == 0.6
     assert slider_value(1 / 3, 0.0, 1.0, 0.1) == 0.3             # rounded to 10 places: no 0.30000000000000004
+
+
+def test_defaults_five_principal_directions_and_a_500_code_sample():
+    x = np.random.default_rng(5).normal(size=(50, 8))
+    assert len(principal_directions(x)) == 5
+    codes = np.random.default_rng(6).normal(size=(700, 3))
+    assert typical_nn_distance(codes) == typical_nn_distance(codes, sample=500, seed=0)
+    assert typical_nn_distance(codes) != typical_nn_distance(codes, sample=501, seed=0)
+
+
+def test_slider_value_is_rounded_to_ten_places():
+    assert slider_value(3e-11, 0.0, 1.0, 1e-11) == 0.0
