@@ -21,7 +21,8 @@ CHECKPOINTS = Path(os.environ.get("LATENT_PLAYGROUND_CHECKPOINTS",
                                   Path(__file__).resolve().parent.parent / "checkpoints"))
 REFERENCE_DIR = "reference"
 MAPS_DIR = "maps"                      # projections shipped for the app (playground.latent_map)
-NOT_CHECKPOINTS = {REFERENCE_DIR, MAPS_DIR}
+TRAIN_DIR = "train"                    # compact training subsets (models.data.load_shipped)
+NOT_CHECKPOINTS = {REFERENCE_DIR, MAPS_DIR, TRAIN_DIR}
 
 __all__ = ["available", "load", "reference", "classifier_name", "limit_threads", "Listing", "LatentModel", "CheckpointError", "CHECKPOINTS",
            "REFERENCE_DIR", "MAPS_DIR", "NOT_CHECKPOINTS"]
@@ -57,8 +58,15 @@ def available(root: os.PathLike | str | None = None) -> list[Listing]:
     return out
 
 
-def load(name: str, root: os.PathLike | str | None = None) -> LatentModel:
-    """Load a checkpoint by folder name, verifying card, size, sha256 and shapes."""
+def load(name: os.PathLike | str, root: os.PathLike | str | None = None) -> LatentModel:
+    """Load a checkpoint by folder name (under `root`), or by a folder path (a `Path`, or a string
+    with a slash: e.g. a run saved from the Train page), verifying card, size, sha256 and shapes."""
+    if isinstance(name, Path) or os.sep in str(name) or "/" in str(name):
+        folder = Path(name).expanduser()
+        if not folder.is_dir():
+            raise CheckpointError(folder, "no such checkpoint folder")
+        card = read_card(folder)
+        return LatentModel(name=folder.name, card=card, modules=load_modules(folder, card))
     root = Path(root or CHECKPOINTS)
     folder = root / name
     if not folder.is_dir():

@@ -12,6 +12,7 @@ ACTIVATIONS = {
     "gelu": nn.GELU,
     "silu": nn.SiLU,
     "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
 }
 
 
@@ -22,26 +23,34 @@ def _act(name: str) -> nn.Module:
 
 
 class ConvVAE(nn.Module):
-    """28x28 grayscale VAE: two stride-2 convolutions, a hidden layer, a diagonal Gaussian posterior.
+    """28x28 grayscale VAE: two stride-2 convolutions, `hidden_layers` fully connected layers of
+    width `hidden` (each way), a diagonal Gaussian posterior.
 
-    The decoder returns logits; `decode` in `LatentModel` applies the sigmoid.
+    The decoder returns logits; `decode` in `LatentModel` applies the sigmoid. With the default
+    `hidden_layers=1` the module (and its state-dict keys) is the one every shipped card describes.
     """
 
     def __init__(self, latent_dim: int = 16, channels: int = 32, hidden: int = 128,
-                 activation: str = "relu", image_channels: int = 1):
+                 activation: str = "relu", image_channels: int = 1, hidden_layers: int = 1):
         super().__init__()
+        if hidden_layers < 1:
+            raise ValueError(f"hidden_layers must be at least 1, not {hidden_layers}")
         c = channels
         self.latent_dim = latent_dim
+        extra = lambda: [m for _ in range(hidden_layers - 1)                      # noqa: E731
+                         for m in (nn.Linear(hidden, hidden), _act(activation))]
         self.encoder = nn.Sequential(
             nn.Conv2d(image_channels, c, 4, 2, 1), _act(activation),      # 14x14
             nn.Conv2d(c, 2 * c, 4, 2, 1), _act(activation),               # 7x7
             nn.Flatten(),
             nn.Linear(2 * c * 7 * 7, hidden), _act(activation),
+            *extra(),
         )
         self.to_mu = nn.Linear(hidden, latent_dim)
         self.to_logvar = nn.Linear(hidden, latent_dim)
         self.decoder = nn.Sequential(
             nn.Linear(latent_dim, hidden), _act(activation),
+            *extra(),
             nn.Linear(hidden, 2 * c * 7 * 7), _act(activation),
             nn.Unflatten(1, (2 * c, 7, 7)),
             nn.ConvTranspose2d(2 * c, c, 4, 2, 1), _act(activation),      # 14x14

@@ -4,7 +4,10 @@
 - "fashion-mnist": all 70,000 images from Debian's `dataset-fashion-mnist` (MIT).
 - a folder of your own images: one sub-folder per class, or images directly in the folder.
 
-`scripts/get_data.sh` installs both data sets.
+`scripts/get_data.sh` installs both data sets. Without them, "mnist" and "fashion-mnist" fall back to
+the compact subsets shipped in `checkpoints/train/` (built by `scripts/build_train_subsets.py`:
+all 8,000 MNIST training digits, 10,000 Fashion-MNIST training images), held out against the
+reference sets in `checkpoints/reference/`, so training works on a fresh install.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from . import TRAIN_DIR          # checkpoints/train/<name>.npz: the shipped training subsets
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LATENT_PLAYGROUND_DATA", REPO / "data"))
@@ -53,14 +58,51 @@ class Dataset:
                     **{k: v for k, v in self.info.items() if k in ("source", "license", "path")})
 
 
-def load_dataset(name: str) -> Dataset:
-    if name == "mnist":
-        return _mnist()
-    if name == "fashion-mnist":
-        return _fashion()
+def load_dataset(name: str, source: str = "auto") -> Dataset:
+    """A named data set or a folder of images. `source` for the named ones: "full" (the installed
+    data, else DataError), "shipped" (the subsets in checkpoints/train/), "auto" (full if installed,
+    else shipped)."""
+    if source not in ("auto", "full", "shipped"):
+        raise ValueError(f"source must be 'auto', 'full' or 'shipped', not {source!r}")
+    if name in SOURCES:
+        if source == "shipped":
+            return load_shipped(name)
+        try:
+            return _mnist() if name == "mnist" else _fashion()
+        except DataError:
+            if source == "full" or not subset_path(name).is_file():
+                raise
+            return load_shipped(name)
     if Path(name).is_dir():
         return load_folder(Path(name))
     raise DataError(f"unknown data set {name!r}: use 'mnist', 'fashion-mnist' or a folder of images")
+
+
+def subset_path(name: str, root: os.PathLike | str | None = None) -> Path:
+    from . import CHECKPOINTS
+    return Path(root or CHECKPOINTS) / TRAIN_DIR / f"{name}.npz"
+
+
+def load_shipped(name: str, root: os.PathLike | str | None = None) -> Dataset:
+    """The training subset shipped for `name`, with the shipped reference set as its held-out split."""
+    from . import reference
+    path = subset_path(name, root)
+    if not path.is_file():
+        raise DataError(f"{path}: no shipped training subset for {name!r} "
+                        "(python scripts/build_train_subsets.py builds it)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            x, y, note = z["images"], z["labels"].astype(np.int64), str(z["source"])
+    except (ValueError, KeyError, OSError, EOFError) as e:
+        raise DataError(f"{path}: not a valid training subset ({e})") from None
+    if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
+        raise DataError(f"{path}: expected uint8 images (N, 28, 28) and N labels")
+    try:
+        test_x, test_y = reference(name, root)
+    except (FileNotFoundError, ValueError) as e:
+        raise DataError(str(e)) from None
+    info = dict(SOURCES[name], source=f"shipped subset {TRAIN_DIR}/{path.name}: {note}")
+    return Dataset(name, x, y, np.array(test_x), np.array(test_y), SOURCES[name]["class_names"], info)
 
 
 def to_float(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,125 @@
+"""models.lab (the Train page's run object), the shipped training subsets and the additive
+architecture options."""
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import pytest
+import torch
+
+import models
+from models import data as mdata
+from models.architectures import ConvVAE
+from models.lab import PRESETS, ConfigError, LabConfig, LabRun, SaveError, save_run
+
+
+def test_shipped_subsets_are_lean_uint8_and_disjoint_from_the_reference_sets():
+    for name, n_min in (("mnist", 8000), ("fashion-mnist", 10000)):
+        path = mdata.subset_path(name)
+        with np.load(path, allow_pickle=False) as z:
+            x, y = z["images"], z["labels"]
+        assert x.dtype == np.uint8 and x.shape[1:] == (28, 28) and len(x) >= n_min and len(y) == len(x)
+        assert np.bincount(y, minlength=10).min() > 0.05 * len(x)
+        ref, _ = models.reference(name)
+        train_rows = {r.tobytes() for r in x}
+        assert not [r for r in ref if r.tobytes() in train_rows], f"{name}: reference images in the training subset"
+        assert path.stat().st_size < 6e6
+
+
+def test_shipped_mnist_is_the_full_training_split():
+    if mdata._mnist_dir() is None:
+        pytest.skip("MNIST data not installed")
+    full, shipped = mdata.load_dataset("mnist", source="full"), mdata.load_dataset("mnist", source="shipped")
+    assert np.array_equal(full.train_x, shipped.train_x) and np.array_equal(full.train_y, shipped.train_y)
+    assert np.array_equal(full.test_x, shipped.test_x)
+
+
+def test_fresh_install_falls_back_to_the_shipped_subsets(monkeypatch, tmp_path):
+    monkeypatch.setattr(mdata, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(mdata, "FASHION_DIR", tmp_path)
+    monkeypatch.setattr(mdata, "REPO", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    d = mdata.load_dataset("fashion-mnist")
+    assert len(d.train_x) == 10000 and "shipped subset" in d.describe()["source"]
+    with pytest.raises(mdata.DataError, match="Fashion-MNIST not found"):
+        mdata.load_dataset("fashion-mnist", source="full")
+
+
+def test_shipped_cards_load_identically_and_by_path():
+    for name in ("mnist-vae", "mnist-vae2d", "fashion-mnist-vae"):
+        a, b = models.load(name), models.load(models.CHECKPOINTS / name)
+        sa, sb = a.modules["vae"].state_dict(), b.modules["vae"].state_dict()
+        assert list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
+    # the default hidden_layers=1 keeps the shipped state-dict keys; more layers add Linear layers
+    assert list(ConvVAE(2).state_dict()) == list(models.load("mnist-vae2d").modules["vae"].state_dict())
+    assert sum(isinstance(m, torch.nn.Linear) for m in ConvVAE(2, hidden_layers=3).modules()) == \
+        sum(isinstance(m, torch.nn.Linear) for m in ConvVAE(2).modules()) + 4
+    assert "train" not in {l.name for l in models.available()}
+
+
+@pytest.mark.parametrize("knob,value,words", [
+    ("latent_dim", 1, "latent_dim: 1 is outside its range 2 to 64"),
+    ("lr", 2.0, "lr: 2.0 is outside its range"), ("activation", "swish", "activation: 'swish' is not one of"),
+    ("batch_size", 3.5, "batch_size: 3.5 is not a whole number"), ("beta", float("nan"), "beta: nan")])
+def test_config_names_the_knob_and_its_range(knob, value, words):
+    with pytest.raises(ConfigError, match=words.replace("(", r"\(")) as e:
+        LabConfig(**{knob: value})
+    assert e.value.knob == knob
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_runs_a_step_and_records_it(preset):
+    run = LabRun(LabConfig.preset(preset))
+    rec = run.step()
+    assert rec["step"] == 1 and rec["grad_norms"] and run.param_count > 1000
+    assert ("rec" in rec and "kl" in rec) if run.config.kind == "vae" else {"loss_d", "loss_g", "d_real", "d_fake"} <= set(rec)
+
+
+def _small(**kw):
+    d = mdata.load_dataset("mnist", source="shipped")
+    d.train_x, d.train_y = d.train_x[:256], d.train_y[:256]
+    return LabRun(LabConfig(**dict(dict(batch_size=64, epochs=2), **kw)), data=d)
+
+
+def test_epoch_records_map_kl_dims_dead_relus_and_samples():
+    run = _small(latent_dim=4).run()
+    assert run.step_count == 8 and run.epoch == 2 and run.finished and run.stop_reason is None
+    e = run.epochs[-1]
+    assert e["latent_map"].shape == (1000, 2) and len(e["kl_per_dim"]) == 4
+    assert abs(sum(e["kl_per_dim"]) - e["test_kl"]) < 1e-3 and 0 <= e["dead_relu"] <= 1
+    assert e["prior_samples"].shape == (16, 28, 28) and e["prior_samples"].dtype == np.uint8
+    assert sum(e["weight_histogram"]["counts"]) == sum(
+        p.numel() for n, p in run.net.named_parameters() if n.endswith("weight"))
+
+
+def test_infinite_loss_stops_the_run_with_words():
+    run = LabRun(LabConfig.preset("lr-too-high"))
+    run.run()
+    assert run.step_count < run.total_steps
+    assert run.stop_reason.startswith("the learning rate is too high: the loss became")
+    assert f"at step {run.step_count}" in run.stop_reason
+
+
+def test_save_never_overwrites_and_loads_by_path(tmp_path):
+    run = _small()
+    run.step()
+    a = save_run(run, "mine", tmp_path, measure_figures=False)
+    b = save_run(run, "mine", tmp_path, measure_figures=False)
+    assert (a.name, b.name) == ("mine", "mine-2")
+    m = models.load(b)
+    assert m.card["training"]["lr"] == run.config.lr and m.card["training"]["steps"] == 1
+    assert m.card["architecture"]["vae"]["args"]["hidden_layers"] == 1
+
+
+def test_full_disk_gives_words_and_leaves_nothing(tmp_path, monkeypatch):
+    run = _small()
+    run.step()
+    import models.checkpoint as ck
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(ck, "save_file", full)
+    with pytest.raises(SaveError, match="the disk is full"):
+        save_run(run, "mine", tmp_path, measure_figures=False)
+    assert list(tmp_path.iterdir()) == []
