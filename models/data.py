@@ -58,10 +58,10 @@ class Dataset:
                     **{k: v for k, v in self.info.items() if k in ("source", "license", "path")})
 
 
-def load_dataset(name: str, source: str = "auto") -> Dataset:
+def load_dataset(name: str, source: str = "full") -> Dataset:
     """A named data set or a folder of images. `source` for the named ones: "full" (the installed
-    data, else DataError), "shipped" (the subsets in checkpoints/train/), "auto" (full if installed,
-    else shipped)."""
+    data, else a DataError saying how to get it: what `models.train` uses), "shipped" (the subsets
+    in checkpoints/train/), "auto" (full if installed, else shipped: what the Train page uses)."""
     if source not in ("auto", "full", "shipped"):
         raise ValueError(f"source must be 'auto', 'full' or 'shipped', not {source!r}")
     if name in SOURCES:

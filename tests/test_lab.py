@@ -40,7 +40,7 @@ def test_fresh_install_falls_back_to_the_shipped_subsets(monkeypatch, tmp_path):
     monkeypatch.setattr(mdata, "FASHION_DIR", tmp_path)
     monkeypatch.setattr(mdata, "REPO", tmp_path)
     monkeypatch.chdir(tmp_path)
-    d = mdata.load_dataset("fashion-mnist")
+    d = mdata.load_dataset("fashion-mnist", source="auto")
     assert len(d.train_x) == 10000 and "shipped subset" in d.describe()["source"]
     with pytest.raises(mdata.DataError, match="Fashion-MNIST not found"):
         mdata.load_dataset("fashion-mnist", source="full")
