@@ -27,6 +27,7 @@ def test_fifo_queue_positions_cancel_and_errors():
         return 1
 
     def fail(ctx):
+        order.append("c")
         raise ValueError("boom")
 
     a = w.submit(blocker)
@@ -37,7 +38,7 @@ def test_fifo_queue_positions_cancel_and_errors():
     assert w.poll(b)["state"] == "cancelled" and w.poll(d)["position"] == 2
     gate.set()
     assert wait(w, c)["error"] == "ValueError: boom"
-    assert wait(w, d)["state"] == "done" and order == ["a", "d"]
+    assert wait(w, d)["state"] == "done" and order == ["a", "c", "d"]
     assert w.poll(a)["result"] == 1 and w.poll("nope") is None
 
 
