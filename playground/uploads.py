@@ -126,13 +126,20 @@ def load_reference_errors(model, ref_images: np.ndarray, maps_dir, progress=None
 # ---- files kept for the session -------------------------------------------------------------------
 
 def unique_names(names) -> list[str]:
-    """Names made distinct for display and as keys: a second 'a.png' becomes 'a.png (2)'."""
+    """Names made distinct for display and as keys: a second 'a.png' becomes 'a.png (2)', or the
+    next free number when a file is really called 'a.png (2)'."""
     seen: dict[str, int] = {}
+    used: set[str] = set()
     out = []
     for name in names:
         n = seen.get(name, 0) + 1
+        shown = name if n == 1 else f"{name} ({n})"
+        while shown in used:
+            n += 1
+            shown = f"{name} ({n})"
         seen[name] = n
-        out.append(name if n == 1 else f"{name} ({n})")
+        used.add(shown)
+        out.append(shown)
     return out
 
 

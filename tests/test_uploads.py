@@ -190,6 +190,20 @@ def test_unique_names_number_repeats():
     assert unique_names(["a.png", "b.png", "a.png", "a.png"]) == ["a.png", "b.png", "a.png (2)", "a.png (3)"]
 
 
+@pytest.mark.parametrize("names, expected", [
+    (["a.png", "a.png", "a.png (2)"], ["a.png", "a.png (2)", "a.png (2) (2)"]),   # a real 'a.png (2)' after
+    (["a.png (2)", "a.png", "a.png"], ["a.png (2)", "a.png", "a.png (3)"]),       # ... or before the repeat
+    (["a.png", "a.png (2)", "a.png", "a.png", "a.png (3)", "a.png (2)"], None),
+])
+def test_unique_names_are_distinct_even_when_a_file_has_a_numbered_name(names, expected):
+    out = unique_names(names)
+    assert len(out) == len(names) and len(set(out)) == len(out), out       # every file its own key
+    assert out[0] == names[0]                                              # the first keeps its name
+    assert all(o == n or o.startswith(n + " (") for n, o in zip(names, out)), out
+    if expected is not None:
+        assert out == expected
+
+
 def test_preview_shows_transparency_on_a_checkerboard_and_flatten_paints_it_black():
     from playground.imaging import flatten_png, preview
     from playground.preprocess import prepare as prep
