@@ -28,7 +28,6 @@ from .projection import KNNInverse, Progress, make
 MAP_VERSION = 1
 GAN_POINTS = 3000
 GAN_SEED = 0
-SHIPPED_MAPS = models.CHECKPOINTS / models.MAPS_DIR      # precomputed maps shipped with the checkpoints
 USER_MAPS = Path(os.environ.get("LATENT_PLAYGROUND_CACHE",
                                 Path.home() / ".cache" / "latent-playground")) / "maps"
 
@@ -81,6 +80,12 @@ class LatentMap:
         xs, ys = np.linspace(x0, x1, n), np.linspace(y1, y0, n)
         gx, gy = np.meshgrid(xs, ys)
         return xs, ys, np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+
+
+def shipped_maps() -> Path:
+    """The folder of precomputed maps shipped with the checkpoints: read at call time, because
+    `models.CHECKPOINTS` may be pointed elsewhere after import."""
+    return Path(models.CHECKPOINTS) / models.MAPS_DIR
 
 
 def describe_inverse(lmap: LatentMap) -> str:
@@ -224,7 +229,7 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
     """Project the codes to 2-D, reusing a cached projection of the same inputs (shipped or the
     user's cache, keyed by weights hash, reference data, method and parameters) or writing one."""
     say = progress or (lambda f, t: None)
-    cache_dirs = (SHIPPED_MAPS, USER_MAPS) if cache_dirs is None else cache_dirs
+    cache_dirs = (shipped_maps(), USER_MAPS) if cache_dirs is None else cache_dirs
     proj = make(method)
     params = {k: v for k, v in vars(proj).items() if not k.endswith("_")}
     if method == "latent" and codes.z.shape[1] != 2:

@@ -124,11 +124,11 @@ def reference_errors(name: str):
 def _reference_errors(name: str, sha: str):
     """`uploads.ReferenceErrors`: a VAE's errors on the whole reference set; a GAN's from the
     inversions shipped in checkpoints/maps, or (visibly, with the reason) a few inverted now."""
-    from playground.latent_map import SHIPPED_MAPS
+    from playground.latent_map import shipped_maps
     from playground.uploads import load_reference_errors
 
     m = load_model(name)
-    return load_reference_errors(m, reference(m.dataset)[0], SHIPPED_MAPS)
+    return load_reference_errors(m, reference(m.dataset)[0], shipped_maps())
 
 
 def classifier_for(m: models.LatentModel) -> models.LatentModel:

@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import models  # noqa: E402
-from playground.latent_map import SHIPPED_MAPS, build_map, knn_agreement, methods_for  # noqa: E402
+from playground.latent_map import build_map, knn_agreement, methods_for, shipped_maps  # noqa: E402
 from playground.uploads import errors_file, reference_errors  # noqa: E402
 
 
 def main() -> int:
     models.limit_threads()
-    SHIPPED_MAPS.mkdir(parents=True, exist_ok=True)
+    maps_dir = shipped_maps()
+    maps_dir.mkdir(parents=True, exist_ok=True)
     keep = set()
     for l in models.available():
         if not l.ok or l.card["kind"] not in ("vae", "gan"):
@@ -30,7 +31,7 @@ def main() -> int:
         clf = models.load(models.classifier_name(m.card)) if m.kind == "gan" else None
         for method in methods_for(m.latent_dim):
             t = time.perf_counter()
-            lmap = build_map(m, method, ref, clf, cache_dirs=[SHIPPED_MAPS], write_dir=SHIPPED_MAPS)
+            lmap = build_map(m, method, ref, clf, cache_dirs=[maps_dir], write_dir=maps_dir)
             keep.add(lmap.cache_name)
             print(f"{l.name:24s} {method:7s} {time.perf_counter() - t:6.1f} s  "
                   f"10-NN class agreement {knn_agreement(lmap.y, lmap.labels):.3f}"
@@ -38,13 +39,13 @@ def main() -> int:
         if m.kind == "gan":                 # reference errors for the upload page's anomaly percentile
             name = errors_file(m)
             keep.add(name)
-            if not (SHIPPED_MAPS / name).is_file():
+            if not (maps_dir / name).is_file():
                 t = time.perf_counter()
                 err = reference_errors(m, models.reference(m.dataset)[0])
-                np.savez_compressed(SHIPPED_MAPS / name, errors=err)
+                np.savez_compressed(maps_dir / name, errors=err)
                 print(f"{l.name:24s} inverted {len(err)} reference images in {time.perf_counter() - t:.1f} s, "
                       f"MSE median {np.median(err):.4f}")
-    stale = [p for p in SHIPPED_MAPS.glob("*.npz") if p.name not in keep]
+    stale = [p for p in maps_dir.glob("*.npz") if p.name not in keep]
     for p in stale:
         p.unlink()
         print(f"removed stale {p.name}")

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import models
 from playground import latent_map as lm
 
 
@@ -88,3 +89,17 @@ def test_knn_agreement_chance_and_perfect():
 def test_methods_for():
     assert lm.methods_for(2) == ["latent", "pca", "tsne"]
     assert lm.methods_for(16) == ["pca", "tsne"]
+
+
+def test_the_shipped_maps_are_looked_for_in_the_checkpoints_folder_of_the_moment(tmp_path, monkeypatch, ref):
+    """models.CHECKPOINTS may change after import (a test, a script, the training page's folder):
+    the shipped maps are where it points when a map is built, not where it pointed at import."""
+    monkeypatch.setattr(models, "CHECKPOINTS", tmp_path / "ckpts")
+    monkeypatch.setattr(lm, "USER_MAPS", tmp_path / "user")                # an empty user cache
+    assert lm.shipped_maps() == tmp_path / "ckpts" / models.MAPS_DIR
+    shipped = lm.build_map(FakeVAE(), "pca", ref, cache_dirs=[tmp_path / "ckpts" / "maps"],
+                           write_dir=tmp_path / "ckpts" / "maps")          # as scripts/build_maps.py ships it
+    assert not shipped.from_cache
+    found = lm.build_map(FakeVAE(), "pca", ref, write_dir=None)            # default cache folders
+    assert found.from_cache and found.cache_name == shipped.cache_name
+    np.testing.assert_array_equal(found.y, shipped.y)

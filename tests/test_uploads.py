@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import models
 from models.inversion import invert
-from playground.latent_map import SHIPPED_MAPS
+from playground.latent_map import shipped_maps
 from playground.uploads import (GAN_REFERENCE_IMAGES, anomaly_percentile, encode_images, errors_file,
                                 keep_latest, load_reference_errors, nearest, sq_distances, unique_names)
 from conftest import assert_clean, run_app
@@ -16,7 +16,7 @@ from conftest import assert_clean, run_app
 
 def shipped_errors_of(name: str) -> np.ndarray:
     """The one shipped inversion-errors file of a GAN, found by its pattern (not by `errors_file`)."""
-    [path] = SHIPPED_MAPS.glob(f"{name}-inversion-errors-*.npz")
+    [path] = shipped_maps().glob(f"{name}-inversion-errors-*.npz")
     with np.load(path, allow_pickle=False) as f:
         return f["errors"]
 
@@ -128,7 +128,7 @@ def test_every_shipped_gan_ships_its_reference_inversion_errors():
     gans = [models.load(n) for n in GENERATIVE if models.load(n).kind == "gan"]
     assert gans
     for g in gans:
-        with np.load(SHIPPED_MAPS / errors_file(g), allow_pickle=False) as f:
+        with np.load(shipped_maps() / errors_file(g), allow_pickle=False) as f:
             err = f["errors"]
         assert err.shape == (GAN_REFERENCE_IMAGES,) and (err > 0).all() and (err < 0.1).all()
 
@@ -140,7 +140,7 @@ GANS = [n for n in ("mnist-gan", "fashion-mnist-gan")]
 def test_the_shipped_inversion_errors_are_what_uploads_are_ranked_against(name):
     g = models.load(name)
     shipped = shipped_errors_of(name)
-    ref = load_reference_errors(g, models.reference(g.dataset)[0], SHIPPED_MAPS)
+    ref = load_reference_errors(g, models.reference(g.dataset)[0], shipped_maps())
     assert ref.warning is None, ref.warning
     np.testing.assert_array_equal(ref.errors, shipped)
     assert errors_file(g) in ref.source and f"{GAN_REFERENCE_IMAGES} reference images" in ref.source
@@ -227,10 +227,12 @@ def test_preview_shows_transparency_on_a_checkerboard_and_flatten_paints_it_blac
                                atol=1e-6)                         # the same input the model saw before
 
 
-def test_the_upload_page_says_when_a_gan_has_no_shipped_errors(tmp_path, monkeypatch, fresh_streamlit_caches):
-    import playground.latent_map as latent_map
+def test_the_upload_page_says_when_a_gan_has_no_shipped_errors(ckpt_copy, monkeypatch, fresh_streamlit_caches):
     import playground.uploads as uploads
-    monkeypatch.setattr(latent_map, "SHIPPED_MAPS", tmp_path)      # where the app looks: empty
+    ckpt_copy("mnist-gan")
+    ckpt_copy("mnist-classifier")
+    root = ckpt_copy("reference")                                   # a checkpoints folder without maps/
+    monkeypatch.setattr(models, "CHECKPOINTS", root)                # the app looks there at call time
     monkeypatch.setattr(uploads, "GAN_LIVE_IMAGES", 2)
     at = run_app(model="mnist-gan", proj="pca")
     at.switch_page("views/upload.py").run()
