@@ -1,21 +1,42 @@
 """A process-wide background worker for training runs (no Streamlit imports).
 
-Jobs run off the script thread on `max_running` worker threads (default 1), each with torch
-bounded to `threads` intra-op threads; further jobs wait in a FIFO queue whose positions the page
-shows. A job is polled by id (`poll`), so a reloaded tab finds it again; a job nobody polled for
-`idle_s` seconds (default IDLE_S = 120) is stopped. A job function receives a `Context`: it
+Jobs run off the script thread on `max_running` worker threads, each with torch bounded to
+`threads` intra-op threads; further jobs wait in a FIFO queue whose positions the page shows. A job
+is polled by id (`poll`), so a reloaded tab finds it again; a queued or running job nobody polled
+for `idle_s` seconds (default IDLE_S = 120) is stopped. A job function receives a `Context`: it
 publishes progress with `ctx.progress = ...` and calls `ctx.check()` between steps (which raises
 `Stopped` on cancel or idle stop).
+
+Finished jobs (done, failed, cancelled, idle-stopped) are kept so a person can come back and save
+the run, but not forever: one nobody polled for `keep_s` seconds (default KEEP_S = 1800) is
+forgotten, and beyond `max_finished` (default MAX_FINISHED = 32) finished jobs the least recently
+polled go first, though never one polled within `idle_s` (an open tab polls its run every second).
+`poll` then returns None, as for an unknown id.
+
+The process-wide worker (`worker()`) is configured by environment variables:
+
+- LATENT_PLAYGROUND_TRAIN_RUNS: runs that train at the same time (default 1; the rest queue).
+- LATENT_PLAYGROUND_TRAIN_THREADS: torch intra-op threads (default: half the cores, at least 1,
+  so 1 on a 2-core machine). Torch's intra-op thread count is one setting for the whole process,
+  so it also bounds the server's own torch work (decoding, maps); each thread that runs torch
+  ops gets its own team of that many, so with the default a run and the server's page work each
+  use at most half the cores instead of fighting over all of them.
 """
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 
 IDLE_S = 120.0
+KEEP_S = 1800.0
+MAX_FINISHED = 32
+RUNS_ENV = "LATENT_PLAYGROUND_TRAIN_RUNS"
+THREADS_ENV = "LATENT_PLAYGROUND_TRAIN_THREADS"
+FINISHED = ("done", "failed", "cancelled", "idle-stopped")
 
 
 class Stopped(Exception):
@@ -53,8 +74,10 @@ class Context:
 
 
 class Worker:
-    def __init__(self, max_running: int = 1, threads: int = 1, idle_s: float = IDLE_S):
+    def __init__(self, max_running: int = 1, threads: int = 1, idle_s: float = IDLE_S,
+                 keep_s: float = KEEP_S, max_finished: int = MAX_FINISHED):
         self.max_running, self.threads, self.idle_s = max_running, threads, idle_s
+        self.keep_s, self.max_finished = keep_s, max_finished
         self._lock = threading.Condition()
         self._queue: list[Job] = []
         self._jobs: dict[str, Job] = {}
@@ -93,7 +116,31 @@ class Worker:
             job.stop = why
             if job in self._queue:
                 self._queue.remove(job)
-                job.state = why
+                self._finish(job, why)
+
+    def _finish(self, job: Job, state: str) -> None:
+        """Record a final state (lock held) and forget what is past keeping."""
+        job.state = state
+        self._prune()
+
+    def _prune(self) -> None:
+        """Forget finished jobs unpolled for keep_s; then, while more than max_finished remain,
+        the least recently polled of those nobody polled within idle_s (lock held). A job that
+        someone is watching is never forgotten, so the store holds at most max_finished plus
+        the runs open in some tab."""
+        now = time.monotonic()
+        done = [j for j in self._jobs.values() if j.state in FINISHED]
+        old = [j for j in done if now - j.last_poll > self.keep_s]
+        rest = sorted((j for j in done if now - j.last_poll <= self.keep_s), key=lambda j: j.last_poll)
+        excess = len(rest) - self.max_finished
+        old += [j for j in rest if now - j.last_poll > self.idle_s][:max(0, excess)]
+        for j in old:
+            del self._jobs[j.id]
+
+    def __len__(self) -> int:
+        """Jobs remembered (queued, running and finished ones not yet forgotten)."""
+        with self._lock:
+            return len(self._jobs)
 
     def _serve(self):
         import torch
@@ -114,13 +161,14 @@ class Worker:
                 job.traceback = traceback.format_exc()
                 state = "failed"
             with self._lock:
-                job.state = state
+                self._finish(job, state)
 
     def _watchdog(self):
         while True:
-            time.sleep(min(1.0, self.idle_s / 4))
+            time.sleep(min(1.0, self.idle_s / 4, self.keep_s / 4))
             now = time.monotonic()
             with self._lock:
+                self._prune()
                 idle = [j.id for j in self._jobs.values()
                         if j.state in ("queued", "running") and now - j.last_poll > self.idle_s]
             for jid in idle:
@@ -131,10 +179,30 @@ _worker: Worker | None = None
 _worker_lock = threading.Lock()
 
 
+def _env_int(name: str, default: int, lo: int, hi: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a whole number from {lo} to {hi}") from None
+    if not lo <= value <= hi:
+        raise ValueError(f"{name}={value}: expected a whole number from {lo} to {hi}")
+    return value
+
+
+def settings() -> dict:
+    """max_running and threads for the process-wide worker, from the environment (see above)."""
+    cores = os.cpu_count() or 1
+    return dict(max_running=_env_int(RUNS_ENV, 1, 1, 64),
+                threads=_env_int(THREADS_ENV, max(1, cores // 2), 1, cores))
+
+
 def worker() -> Worker:
-    """The process-wide worker (created on first use)."""
+    """The process-wide worker (created on first use, configured by `settings()`)."""
     global _worker
     with _worker_lock:
         if _worker is None:
-            _worker = Worker()
+            _worker = Worker(**settings())
         return _worker

@@ -4,6 +4,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from playground.jobs import Worker
 
 
@@ -70,3 +72,71 @@ def test_nan_stop_through_the_worker():
 
     s = wait(w, w.submit(train))
     assert s["state"] == "done" and "learning rate is too high" in s["result"].stop_reason
+
+
+def test_finished_jobs_beyond_max_finished_are_forgotten_least_recently_polled_first():
+    w = Worker(idle_s=2, max_finished=3)
+    ids = [w.submit(lambda ctx, i=i: i) for i in range(6)]
+    for j in ids:
+        wait(w, j)                                     # polled in this order
+    time.sleep(2.3)                                    # none of them polled within idle_s now
+    new = w.submit(lambda ctx: "new")
+    assert wait(w, new)["result"] == "new"
+    assert [w.poll(j) is not None for j in ids] == [False, False, False, False, True, True]
+    assert len(w) == 3
+
+
+def test_a_watched_finished_job_is_kept_however_many_finish_after_it():
+    w = Worker(idle_s=2, max_finished=2, max_running=2)
+    watched = w.submit(lambda ctx: "mine")
+    wait(w, watched)
+    gate = threading.Event()
+    running = w.submit(lambda ctx: gate.wait(10))
+    for _ in range(4):
+        wait(w, w.submit(lambda ctx: None))
+        assert w.poll(watched)["result"] == "mine" and w.poll(running)["state"] == "running"
+    end = time.monotonic() + 3.0
+    while time.monotonic() < end:                      # the tab keeps polling; the watchdog prunes
+        assert w.poll(watched)["result"] == "mine" and w.poll(running)["state"] == "running"
+        time.sleep(0.05)
+    assert len(w) == 3                                 # watched, running, and the newest other one
+    gate.set()
+    wait(w, running)
+
+
+def test_finished_jobs_unpolled_for_keep_s_are_forgotten():
+    w = Worker(idle_s=60, keep_s=1)
+    kept, dropped = w.submit(lambda ctx: "k"), w.submit(lambda ctx: "d")
+    wait(w, kept), wait(w, dropped)
+    end = time.monotonic() + 2.5
+    while time.monotonic() < end:                      # someone keeps watching `kept` only
+        assert w.poll(kept)["result"] == "k"
+        time.sleep(0.05)
+    assert w.poll(dropped) is None and len(w) == 1
+
+
+def test_settings_from_the_environment(monkeypatch):
+    from playground import jobs
+    monkeypatch.delenv(jobs.RUNS_ENV, raising=False)
+    monkeypatch.delenv(jobs.THREADS_ENV, raising=False)
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
+    assert jobs.settings() == dict(max_running=1, threads=4)
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 2)
+    assert jobs.settings() == dict(max_running=1, threads=1)
+    monkeypatch.setenv(jobs.RUNS_ENV, "3")
+    monkeypatch.setenv(jobs.THREADS_ENV, "2")
+    assert jobs.settings() == dict(max_running=3, threads=2)
+    monkeypatch.setenv(jobs.THREADS_ENV, "4")
+    with pytest.raises(ValueError, match="LATENT_PLAYGROUND_TRAIN_THREADS=4: expected a whole number from 1 to 2"):
+        jobs.settings()
+    monkeypatch.setenv(jobs.THREADS_ENV, "1")
+    monkeypatch.setenv(jobs.RUNS_ENV, "two")
+    with pytest.raises(ValueError, match="LATENT_PLAYGROUND_TRAIN_RUNS='two'"):
+        jobs.settings()
+
+
+def test_two_runs_at_once_when_configured():
+    w = Worker(max_running=2, idle_s=60)
+    both, gate = threading.Barrier(2, timeout=5), threading.Event()
+    a, b = (w.submit(lambda ctx: both.wait() is not None) for _ in range(2))
+    assert wait(w, a)["result"] is True and wait(w, b)["result"] is True
