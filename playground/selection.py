@@ -1,17 +1,33 @@
 """Selections of map points: kept whole, written compactly into the URL, and shown by a sample that
 spreads over the selected region. Pure numpy.
 
+A URL value lists up to LIST_LIMIT indices in order ("sel=5,2,9"). A larger selection is a bitmask
+over the map, which keeps the set but not the order; the first ORDERED_HEAD indices (the ends of the
+Interpolate page) are listed in front of it, so a shared link interpolates between the same two
+("sel=5,2,m<base64url>"). A value from a link is untrusted: it is read within MAX_POINTS, junk and
+out-of-range parts are left out, and what was left out is said in words (`Decoded.warning`).
+
 >>> decode_selection(encode_selection([5, 2, 9], 10), 10)
 [5, 2, 9]
 """
 from __future__ import annotations
 
 import base64
+import binascii
+from typing import NamedTuple
 
 import numpy as np
 
 LIST_LIMIT = 64          # up to this many indices the URL lists them ("sel=5,2,9"); past it, a bitmask
 BITMASK_PREFIX = "m"     # "sel=m<base64url of the packed bits>": 2,000 points cost 336 characters
+ORDERED_HEAD = 2         # a bitmask keeps the set; these first indices are listed in front, in order
+MAX_POINTS = 70_000      # no map is larger (all of MNIST): a link's index at or past it is refused
+MAX_DIGITS = 7           # a list part longer than this is not read as a number at all
+
+
+class Decoded(NamedTuple):
+    indices: list[int]           # the selection, first occurrence kept, order kept
+    warning: str | None = None   # what was left out of the value, in words for a person (else None)
 
 
 def unique_indices(indices, n_points: int) -> list[int]:
@@ -21,32 +37,66 @@ def unique_indices(indices, n_points: int) -> list[int]:
 
 
 def encode_selection(indices, n_points: int) -> str:
-    """A URL value for a selection: the indices themselves when few, else a bitmask over the map."""
-    sel = unique_indices(indices, n_points)
+    """A URL value for a selection of a map of `n_points`: the indices themselves when few, else
+    the first ORDERED_HEAD of them and a bitmask as long as the largest index needs."""
+    sel = unique_indices(indices, min(n_points, MAX_POINTS))
     if len(sel) <= LIST_LIMIT:
         return ",".join(map(str, sel))
-    bits = np.zeros(n_points, bool)
+    bits = np.zeros(max(sel) + 1, bool)
     bits[sel] = True
-    return BITMASK_PREFIX + base64.urlsafe_b64encode(np.packbits(bits).tobytes()).decode().rstrip("=")
+    mask = BITMASK_PREFIX + base64.urlsafe_b64encode(np.packbits(bits).tobytes()).decode().rstrip("=")
+    return ",".join([*map(str, sel[:ORDERED_HEAD]), mask])
+
+
+def _bitmask(raw: str, n_points: int) -> tuple[list[int], str | None]:
+    """Indices set in a base64url bitmask, read no further than `n_points` bits."""
+    limit = -(-n_points // 24) * 4                       # base64 characters of n_points bits, padded
+    note = None
+    if len(raw) > limit:
+        note = f"its bitmask is longer than a map of {n_points:,} points, so only the start was read"
+        raw = raw[:limit]
+    raw = raw[: len(raw) - len(raw) % 4] if len(raw) % 4 == 1 else raw     # 1 spare char holds no byte
+    try:
+        data = base64.b64decode(raw.translate(str.maketrans("-_", "+/")) + "=" * (-len(raw) % 4),
+                                validate=True)
+    except (binascii.Error, ValueError):
+        return [], "its bitmask is not valid base64url, so it was not read"
+    bits = np.unpackbits(np.frombuffer(data, np.uint8))[:n_points]
+    return np.flatnonzero(bits).tolist(), note
+
+
+def parse_selection(text: str | None, n_points: int | None = None) -> Decoded:
+    """Inverse of `encode_selection` for a value from a link: never raises, never allocates more
+    than a map of min(n_points, MAX_POINTS) needs; what it leaves out is said in `warning`."""
+    limit = MAX_POINTS if n_points is None else min(n_points, MAX_POINTS)
+    idx, junk, beyond, notes = [], [], 0, []
+    for part in (p.strip() for p in (text or "").split(",")):
+        if not part:
+            continue
+        if part.startswith(BITMASK_PREFIX):
+            found, note = _bitmask(part[len(BITMASK_PREFIX):], limit)
+            idx += found
+            notes += [note] if note else []
+        elif part.isascii() and part.isdigit():              # ASCII: int('²') would raise
+            if len(part) <= MAX_DIGITS and int(part) < limit:  # never int() of 5,000 digits
+                idx.append(int(part))
+            else:
+                beyond += 1
+        else:
+            junk.append(part)
+    if junk:
+        example = junk[0] if len(junk[0]) <= 12 else junk[0][:12] + "…"
+        notes.append(f"{len(junk):,} part(s) are not point numbers (such as {example!r}) and were left out")
+    if beyond:
+        notes.append(f"{beyond:,} point number(s) are past the last of the {limit:,} points and were "
+                     "left out")
+    warning = ("The link's selection was read in part: " + "; ".join(notes) + ".") if notes else None
+    return Decoded(unique_indices(idx, limit), warning)
 
 
 def decode_selection(text: str | None, n_points: int | None = None) -> list[int]:
-    """Inverse of `encode_selection`; anything malformed is dropped, never raised.
-
-    Without `n_points` (not known yet), a bitmask is read as far as it goes."""
-    text = (text or "").strip()
-    if text.startswith(BITMASK_PREFIX):
-        raw = text[len(BITMASK_PREFIX):]
-        try:
-            data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        except (ValueError, TypeError):
-            return []
-        bits = np.unpackbits(np.frombuffer(data, np.uint8)).astype(bool)
-        idx = np.flatnonzero(bits).tolist()
-    else:
-        idx = [int(p) for p in (part.strip() for part in text.split(",")) if p.isdigit()]
-    limit = n_points if n_points is not None else 1 << 31
-    return unique_indices(idx, limit)
+    """The indices of `parse_selection` (what it left out is dropped, never raised)."""
+    return parse_selection(text, n_points).indices
 
 
 def representative(indices, y: np.ndarray, k: int = 16) -> list[int]:

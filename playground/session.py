@@ -14,7 +14,7 @@ import streamlit as st
 import models
 from playground.latent_map import LatentMap, build_map, methods_for
 from playground.projection import LABELS
-from playground.selection import decode_selection, encode_selection, unique_indices
+from playground.selection import MAX_POINTS, encode_selection, parse_selection, unique_indices
 
 KIND_LABEL = {"vae": "VAE", "gan": "GAN", "classifier": "Classifier"}
 
@@ -175,10 +175,16 @@ def init_state() -> None:
     names = generative_names()
     wanted = qp.get("model")
     ss.model = wanted if wanted in names else default_model(names)
+    notes = []
     if wanted and wanted not in names:
-        ss.url_warning = f"The link asked for model {wanted!r}, which is not available here."
+        notes.append(f"The link asked for model {wanted!r}, which is not available here.")
     ss.proj = qp.get("proj", "")
-    ss.sel = decode_selection(qp.get("sel"))
+    sel = parse_selection(qp.get("sel"))        # untrusted: bounded by MAX_POINTS, never raises
+    ss.sel = sel.indices
+    if sel.warning:
+        notes.append(sel.warning)
+    if notes:
+        ss.url_warning = " ".join(notes)
 
 
 def default_model(names: list[str]) -> str | None:
@@ -210,7 +216,7 @@ def sync_url() -> None:
     ss = st.session_state
     params = {"model": ss.get("model") or "", "proj": ss.get("proj") or ""}
     if ss.get("sel"):
-        params["sel"] = encode_selection(ss.sel, max(ss.sel) + 1)
+        params["sel"] = encode_selection(ss.sel, MAX_POINTS)    # a bitmask is as long as max(sel) needs
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
 

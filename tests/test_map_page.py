@@ -20,7 +20,7 @@ def test_a_short_selection_is_listed_and_a_long_one_is_a_bitmask_that_round_trip
     assert selection.decode_selection("5,2,9,2,x,99", 10) == [5, 2, 9]         # junk and repeats dropped
     many = list(range(0, 2000, 3))                                             # 667 points
     text = selection.encode_selection(many, 2000)
-    assert text.startswith("m") and len(text) < 400
+    assert text.startswith("0,3,m") and len(text) < 400                        # the first two, then a bitmask
     assert selection.decode_selection(text, 2000) == many
     assert selection.decode_selection("m!!not-base64", 2000) == []
 
@@ -69,6 +69,35 @@ def test_a_large_selection_is_counted_whole_and_shown_by_a_spread_sample():
     assert len(shown) == 16 and set(shown) <= set(wanted)
     assert {int(labels[i]) for i in shown} == {0, 1}                       # both classes shown
     assert shown != wanted[:16]                                            # not just the first 16
+
+
+def url_sel(at) -> str | None:
+    value = at.query_params.get("sel")
+    return value[0] if isinstance(value, list) else value
+
+
+@pytest.mark.parametrize("crafted", [
+    "9" * 5000,                                              # int() of it raises in Python 3.11
+    "99999999999",
+    ",".join(str(10**7 + i) for i in range(65)),             # used to become a 10-million-bit bitmask
+    "m" + "_" * 400_000,                                     # 2.4 million set bits
+    "3,m!!not-base64",
+], ids=["5000-digits", "11-digits", "65-past-any-map", "huge-bitmask", "bad-base64"])
+def test_a_crafted_selection_link_is_read_within_bounds_and_said_so(crafted):
+    at = run_app(model="mnist-vae", proj="tsne", sel=crafted)
+    assert_clean(at, f"sel={crafted[:20]}…")
+    said = [w.value for w in at.sidebar.warning]
+    assert any(w.startswith("The link's selection was read in part:") for w in said), said
+    assert all(0 <= i < 2000 for i in at.session_state.sel)                # within mnist-vae's map
+    assert len(url_sel(at) or "") <= 400                                    # the URL stays a link
+
+
+def test_a_linked_selection_past_the_map_is_trimmed_to_it_with_a_warning():
+    at = run_app(model="mnist-vae", proj="tsne", sel="3,2500,7")       # the map has 2,000 points
+    assert_clean(at, "sel past the map")
+    assert any("past the last of this map's 2,000 points (such as #2,500)" in w.value for w in at.warning)
+    assert at.session_state.sel == [3, 7] and url_sel(at) == "3,7"
+    assert any(s.value.startswith("2 selected") for s in at.subheader)
 
 
 @pytest.mark.parametrize("name, method, must, must_not", [

@@ -16,6 +16,11 @@ m = session.header(
     "select** in the chart's toolbar (top right) and drag. Double-click empty space to clear.")
 lmap = session.latent_map(ss.model, ss.proj)
 SHOWN = 16
+off_map = [i for i in ss.get("sel", []) if i >= len(lmap.y)]
+if off_map:                           # a link's selection, read before this map's size was known
+    st.warning(f"The link selected {len(off_map):,} point(s) past the last of this map's "
+               f"{len(lmap.y):,} points (such as #{off_map[0]:,}); they were left out.")
+    session.set_selection(ss.sel, len(lmap.y))
 if session.arrived():                 # back from another page: the chart is mounted afresh
     ss.pop("_map_chart", None)
 
