@@ -26,6 +26,8 @@ import functools
 import math
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -61,6 +63,10 @@ class ConfigError(ValueError):
 
 class SaveError(OSError):
     """A run that could not be saved (disk full, read-only, ...); nothing half-written is left."""
+
+
+class DeleteError(ValueError):
+    """A folder `delete_run` refuses to delete, or could not; `str()` says why, for a person."""
 
 
 # knob -> (allowed values or (min, max), one-line explanation). The page builds its widgets and
@@ -492,5 +498,52 @@ def save_run(run: LabRun, name: str, root: os.PathLike | str | None = None,
             n.train()
 
 
-__all__ = ["LabConfig", "LabRun", "ConfigError", "SaveError", "KNOBS", "PRESETS", "user_dir",
-           "save_run", "training_data", "CheckpointError"]
+RUN_FILES = {"card.json", "model.safetensors"}      # all a saved run's folder holds
+
+
+def delete_run(name_or_folder: os.PathLike | str, root: os.PathLike | str | None = None) -> Path:
+    """Delete a saved run: a folder name under `root` (default `user_dir()`), or a folder path that
+    lies directly in it. Refuses (DeleteError) anything else: a folder outside `root`, a symlink,
+    a hidden folder, the shipped checkpoints, a folder holding more than a run's card and weights.
+    Atomic: the folder is first renamed to a hidden name (so it leaves the model list at once and
+    whole), then removed. Returns the path that was deleted."""
+    root = Path(root) if root is not None else user_dir()
+    given = Path(name_or_folder).expanduser()
+    path_like = isinstance(name_or_folder, Path) or "/" in str(name_or_folder) or os.sep in str(name_or_folder)
+    folder = given if path_like else root / given
+    name = folder.name
+    if not name or name in (".", "..") or name.startswith("."):
+        raise DeleteError(f"{str(name_or_folder)!r} is not a saved run's name")
+    try:
+        real_root = root.resolve(strict=True)
+    except OSError:
+        raise DeleteError(f"{root}: no such folder of saved runs") from None
+    if folder.is_symlink():
+        raise DeleteError(f"{folder} is a symbolic link: not deleted (delete only saved runs themselves)")
+    if folder.parent.resolve() != real_root:
+        raise DeleteError(f"{folder} is not in the folder of saved runs {root}: not deleted")
+    shipped = Path(CHECKPOINTS).resolve()
+    target = real_root / name
+    if target == shipped or shipped in target.parents or target in shipped.parents:
+        raise DeleteError(f"{target} is a shipped checkpoint: not deleted")
+    if not target.is_dir():
+        raise DeleteError(f"{target}: no such saved run")
+    extra = sorted(p.name for p in target.iterdir() if p.name not in RUN_FILES or not p.is_file()
+                   or p.is_symlink())
+    if extra:
+        raise DeleteError(f"{target} holds more than a saved run ({', '.join(extra[:3])}"
+                          f"{', ...' if len(extra) > 3 else ''}): not deleted")
+    trash = None
+    try:
+        trash = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".deleting", dir=real_root))
+        os.replace(target, trash / name)          # one rename: the run leaves the list whole
+    except OSError as e:
+        if trash is not None:
+            trash.rmdir()
+        raise DeleteError(f"could not delete {target}: {e.strerror or e}") from None
+    shutil.rmtree(trash, ignore_errors=True)
+    return target
+
+
+__all__ = ["LabConfig", "LabRun", "ConfigError", "SaveError", "DeleteError", "KNOBS", "PRESETS",
+           "user_dir", "save_run", "delete_run", "training_data", "CheckpointError"]

@@ -3,6 +3,7 @@ architecture options."""
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 import models
 from models import data as mdata
 from models.architectures import ConvVAE
-from models.lab import PRESETS, ConfigError, LabConfig, LabRun, SaveError, save_run
+from models.lab import PRESETS, ConfigError, DeleteError, LabConfig, LabRun, SaveError, delete_run, save_run
 
 
 def test_shipped_subsets_are_lean_uint8_and_disjoint_from_the_reference_sets():
@@ -123,3 +124,77 @@ def test_full_disk_gives_words_and_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(SaveError, match="the disk is full"):
         save_run(run, "mine", tmp_path, measure_figures=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def _saved(tmp_path, name="mine"):
+    run = _small()
+    run.step()
+    return save_run(run, name, tmp_path, measure_figures=False)
+
+
+def test_delete_run_removes_a_saved_run_by_name_or_path(tmp_path):
+    a, b, c = _saved(tmp_path, "a"), _saved(tmp_path, "b"), _saved(tmp_path, "c")
+    assert delete_run("a", tmp_path) == a.resolve()
+    assert delete_run(str(b), tmp_path) == b.resolve()             # a path string
+    assert delete_run(c, tmp_path) == c.resolve()                  # a Path
+    assert list(tmp_path.iterdir()) == [] and models.available(tmp_path) == []
+
+
+def test_delete_run_uses_the_user_dir_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_PLAYGROUND_USER_DIR", str(tmp_path))
+    _saved(tmp_path, "mine")
+    delete_run("mine")
+    assert not (tmp_path / "mine").exists()
+
+
+def test_delete_run_refuses_what_is_not_a_saved_run_in_the_user_dir(tmp_path):
+    users = tmp_path / "users"
+    run = _saved(users, "mine")
+    outside = _saved(tmp_path / "elsewhere", "other")
+    (users / "link").symlink_to(outside, target_is_directory=True)
+    notes = users / "notes"
+    notes.mkdir()
+    (notes / "card.json").write_text("{}")
+    (notes / "diary.txt").write_text("mine")
+    cases = [(outside, "is not in the folder of saved runs"), ("link", "is a symbolic link"),
+             ("notes", "holds more than a saved run (diary.txt)"), ("nope", "no such saved run"),
+             (".hidden", "is not a saved run's name"), ("..", "is not a saved run's name"),
+             (str(users / "mine" / ".."), "is not a saved run's name"),
+             ("../elsewhere/other", "is not in the folder of saved runs"),
+             (models.CHECKPOINTS / "mnist-vae", "is not in the folder of saved runs")]
+    for what, words in cases:
+        with pytest.raises(DeleteError, match=words.replace("(", r"\(").replace(")", r"\)")):
+            delete_run(what, users)
+    with pytest.raises(DeleteError, match="no such folder of saved runs"):
+        delete_run("mine", tmp_path / "missing")
+    assert run.is_dir() and outside.is_dir() and (notes / "diary.txt").is_file()
+    assert (models.CHECKPOINTS / "mnist-vae" / "card.json").is_file()
+
+
+def test_delete_run_refuses_the_shipped_checkpoints_even_as_the_user_dir(tmp_path, monkeypatch):
+    import models.lab as lab
+    shipped = tmp_path / "checkpoints"               # a stand-in, so a planted bug deletes no real file
+    _saved(shipped, "mnist-vae")
+    monkeypatch.setattr(lab, "CHECKPOINTS", shipped)
+    monkeypatch.setenv("LATENT_PLAYGROUND_USER_DIR", str(shipped))
+    for root in (shipped, None):
+        with pytest.raises(DeleteError, match="is a shipped checkpoint"):
+            delete_run("mnist-vae", root)
+    assert (shipped / "mnist-vae" / "card.json").is_file()
+
+
+def test_delete_run_is_one_rename_then_removal(tmp_path, monkeypatch):
+    """While the files are being removed the run is already gone from the list, whole."""
+    import models.lab as lab
+    folder = _saved(tmp_path, "mine")
+    seen = {}
+
+    def rmtree(path, ignore_errors=False):
+        seen["listed"] = [l.name for l in models.available(tmp_path)]
+        seen["moved"] = sorted(p.name for p in Path(path).rglob("*"))
+        real_rmtree(path, ignore_errors=ignore_errors)
+    real_rmtree = lab.shutil.rmtree
+    monkeypatch.setattr(lab.shutil, "rmtree", rmtree)
+    delete_run("mine", tmp_path)
+    assert seen == dict(listed=[], moved=["card.json", "mine", "model.safetensors"])
+    assert not folder.exists() and list(tmp_path.iterdir()) == []
