@@ -87,14 +87,15 @@ _MAPS = _MapCache()
 
 def latent_map(name: str, method: str, *, quiet: bool = False) -> LatentMap:
     """The model's map, with a progress bar while it is computed for the first time (`quiet`: no
-    page elements, for the warm-up thread that has no page)."""
+    page elements, for the warm-up thread that has no page). Keyed by the weights of the model and,
+    for a GAN (laid out by a classifier's features), of its classifier."""
     m = load_model(name)
+    clf = classifier_for(m) if m.kind == "gan" else None
 
     def build():
         holder = None if quiet else st.empty()
         try:
             ref = reference(m.dataset) if m.kind == "vae" else None
-            clf = classifier_for(m) if m.kind == "gan" else None
             say = None if holder is None else (
                 lambda f, t: holder.progress(min(max(f, 0.0), 1.0), text=t))
             lmap = build_map(m, method, ref, clf, progress=say)
@@ -104,7 +105,8 @@ def latent_map(name: str, method: str, *, quiet: bool = False) -> LatentMap:
         _read_only(lmap.z, lmap.space, lmap.y, lmap.labels, lmap.images)   # shared by all sessions
         return lmap
 
-    return _MAPS.get((name, m.card["weights"]["sha256"], method), build)
+    key = (name, m.card["weights"]["sha256"], method)
+    return _MAPS.get(key + ((clf.card["weights"]["sha256"],) if clf is not None else ()), build)
 
 
 def weights_sha(name: str) -> str:
@@ -138,12 +140,14 @@ def classifier_for(m: models.LatentModel) -> models.LatentModel:
 
 def reference_space(name: str):
     """Reference images, the space their neighbours are found in (VAE: z; GAN: classifier
-    features), and their labels (cached per weights)."""
-    return _reference_space(name, weights_sha(name))
+    features), and their labels (cached per weights: the model's and a GAN's classifier's)."""
+    m = load_model(name)
+    clf_sha = classifier_for(m).card["weights"]["sha256"] if m.kind == "gan" else None
+    return _reference_space(name, weights_sha(name), clf_sha)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _reference_space(name: str, sha: str):
+def _reference_space(name: str, sha: str, classifier_sha: str | None):
     m = load_model(name)
     images, labels = reference(m.dataset)
     x = images[:, None].astype("float32") / 255

@@ -125,12 +125,14 @@ def test_the_map_figure_marks_a_linked_selection_and_lets_a_click_select():
 
 # ---- caches follow the weights, not the name ---------------------------------------------------
 
-def _retrain_in_place(folder):
-    """Change a checkpoint's weights under the same name, as a new training run would."""
+def _retrain_in_place(folder, keys=("vae.decoder.0.bias", "vae.to_mu.bias")):
+    """Change a checkpoint's weights under the same name, as a new training run would (by default a
+    VAE's decoder and encoder both change)."""
     w = folder / "model.safetensors"
     tensors = load_file(w)
-    for key in ("vae.decoder.0.bias", "vae.to_mu.bias"):          # decoder and encoder both change
-        tensors[key] = (tensors[key] + 0.5).astype(tensors[key].dtype)
+    for key in keys:
+        noise = np.random.default_rng(1).normal(0, tensors[key].std() + 0.1, tensors[key].shape)
+        tensors[key] = (tensors[key] + 0.5 + noise).astype(tensors[key].dtype)
     save_file(tensors, w)
     card = json.loads((folder / "card.json").read_text())
     card["weights"]["sha256"] = sha256_file(w)
@@ -161,6 +163,49 @@ def test_derived_caches_follow_a_checkpoint_retrained_under_the_same_name(tmp_pa
     # and the new values are the new model's own
     x = models.reference("mnist")[0][:, None].astype(np.float32) / 255
     np.testing.assert_allclose(after["space"], m2.encode(x), atol=1e-5)
+
+
+def test_gan_caches_follow_its_classifier_retrained_under_the_same_name(tmp_path, monkeypatch,
+                                                                        fresh_streamlit_caches):
+    """A GAN's map lays its points out by a classifier's features: a new classifier under the same
+    name is a new map, new reference neighbours and a new drag-page geometry, with the GAN unchanged."""
+    import playground.dragmap as dragmap
+    from playground import session
+    root = tmp_path / "ckpts"
+    for name in ("mnist-gan", "mnist-classifier", "reference"):
+        shutil.copytree(models.CHECKPOINTS / name, root / name)
+    monkeypatch.setattr(models, "CHECKPOINTS", root)
+    session.listings.clear()
+    sent = []                                           # what the drag page gives its component
+    real = dragmap._component
+    monkeypatch.setattr(dragmap, "_component", lambda **kw: sent.append(kw["data"]) or real(**kw))
+
+    def drag_points():
+        at = run_app(model="mnist-gan", proj="pca")
+        at.switch_page("views/drag.py").run()
+        assert_clean(at, "drag page")
+        return np.array(sent[-1]["points"]).reshape(-1, 2)
+
+    lmap = session.latent_map("mnist-gan", "pca")
+    space = session.reference_space("mnist-gan")[1].copy()
+    points = drag_points()
+    _retrain_in_place(root / "mnist-classifier", keys=("classifier.body.0.weight",))
+    session.listings.clear()                            # the listing's 30-s refresh, without the wait
+    clf2, gan = session.load_model("mnist-classifier"), session.load_model("mnist-gan")
+    assert clf2.card["weights"]["sha256"] == sha256_file(root / "mnist-classifier" / "model.safetensors")
+
+    lmap2 = session.latent_map("mnist-gan", "pca")
+    assert lmap2 is not lmap and not np.allclose(lmap2.y, lmap.y)
+    np.testing.assert_array_equal(lmap2.z, lmap.z)                       # the same GAN samples ...
+    np.testing.assert_allclose(lmap2.space, clf2.features(gan.decode(lmap2.z)), rtol=1e-4, atol=1e-4)
+    space2 = session.reference_space("mnist-gan")[1]                     # ... laid out by the new one
+    x = models.reference("mnist")[0][:, None].astype(np.float32) / 255
+    assert not np.allclose(space2, space)
+    np.testing.assert_allclose(space2, clf2.features(x), rtol=1e-4, atol=1e-4)
+    points2 = drag_points()
+    from playground.dragmap import full_extent, normalise
+    assert not np.allclose(points2, points, atol=1e-3)
+    np.testing.assert_allclose(points2, normalise(lmap2.y, full_extent(lmap2.y)), atol=1e-4)
 
 
 @pytest.mark.parametrize("name, method, must, must_not", [

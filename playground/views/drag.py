@@ -41,8 +41,10 @@ class Geometry(NamedTuple):
 
 
 @st.cache_resource(show_spinner="Decoding the atlas of this map (once per map)…", max_entries=16)
-def geometry(name: str, method: str, sha: str, _lmap, _m) -> Geometry:
-    """Shared by all sessions (read-only arrays); keyed by model, projection and weights hash."""
+def geometry(name: str, method: str, sha: str, map_name: str, _lmap, _m) -> Geometry:
+    """Shared by all sessions (read-only arrays); keyed by model, projection, weights hash and the
+    map's cache name (which holds the hashes of everything the map depends on: for a GAN map, the
+    classifier's weights that lay its points out)."""
     extent = full_extent(_lmap.y)
     images = _m.decode(_lmap.to_latent(grid_points(extent, N_ATLAS)))
     uv = normalise(_lmap.y, extent)
@@ -51,7 +53,7 @@ def geometry(name: str, method: str, sha: str, _lmap, _m) -> Geometry:
                     typical_nn_distance(_lmap.z), principal_directions(_lmap.z, 5))
 
 
-geo = geometry(ss.model, ss.proj, m.card["weights"]["sha256"], lmap, m)
+geo = geometry(ss.model, ss.proj, m.card["weights"]["sha256"], lmap.cache_name, lmap, m)
 
 
 # ---- the cursor ---------------------------------------------------------------------------------
