@@ -148,14 +148,14 @@ def save_checkpoint(folder: Path, card: dict, modules: dict[str, torch.nn.Module
         card["weights"] = {"file": WEIGHTS_FILE, "sha256": sha256_file(tmp / WEIGHTS_FILE),
                            "bytes": (tmp / WEIGHTS_FILE).stat().st_size}
         (tmp / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-        if folder.exists():
+        if overwrite and folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(folder, old)
             os.replace(tmp, folder)
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
+        else:                         # a folder that appeared since the look above is never replaced:
+            os.replace(tmp, folder)   # renaming onto a non-empty folder fails (ENOTEMPTY)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -198,3 +198,41 @@ def test_delete_run_is_one_rename_then_removal(tmp_path, monkeypatch):
     delete_run("mine", tmp_path)
     assert seen == dict(listed=[], moved=["card.json", "mine", "model.safetensors"])
     assert not folder.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_two_people_saving_the_same_name_keep_both_runs(tmp_path, monkeypatch):
+    """Both saves pass the 'is the name free?' look before either writes; the one that renames
+    second must take the next name, not replace the first one's run."""
+    import itertools
+    import threading
+    import time
+    import models.checkpoint as ck
+    runs = [_small(seed=s) for s in (1, 2)]
+    for r in runs:
+        r.step()
+    real_save, calls, both_looked = ck.save_file, itertools.count(), threading.Barrier(2, timeout=10)
+
+    def save_file(tensors, path):
+        n = next(calls)
+        if n < 2:
+            both_looked.wait()
+            time.sleep(0.3 if n == 0 else 0)           # one writes slowly, the other renames first
+        real_save(tensors, path)
+    monkeypatch.setattr(ck, "save_file", save_file)
+    out, errors = [None, None], []
+
+    def save(i):
+        try:
+            out[i] = save_run(runs[i], "same", tmp_path, measure_figures=False)
+        except Exception as e:                          # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and sorted(p.name for p in out) == ["same", "same-2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same", "same-2"]
+    for run, folder in zip(runs, out):
+        saved = models.load(folder).modules["vae"].state_dict()
+        assert all(torch.equal(saved[k], v) for k, v in run.net.state_dict().items())
