@@ -1,5 +1,6 @@
 """The Latent map page: selections (kept whole, in the URL, shown by a spread sample), the default
 view, captions that describe the projection in use, and caches that follow the weights."""
+import base64
 import json
 import shutil
 
@@ -113,13 +114,35 @@ def test_atlas_caption_describes_the_projection_in_use(name, method, must, must_
     assert must in caption and must_not not in caption, caption
 
 
+def plotly_array(value) -> np.ndarray:
+    """A figure's array as the browser gets it: plotly writes numpy arrays as typed arrays
+    ({"dtype": "i2", "bdata": base64, "shape": "n, m"}), lists stay lists."""
+    if isinstance(value, dict) and "bdata" in value:
+        a = np.frombuffer(base64.b64decode(value["bdata"]), np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return a.reshape([int(n) for n in str(shape).split(",")]) if shape else a
+    return np.asarray(value)
+
+
 def test_the_map_figure_marks_a_linked_selection_and_lets_a_click_select():
+    from playground import session
     at = run_app(model="mnist-vae", proj="pca", sel="0,5")
+    assert_clean(at, "sel=0,5")
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert fig["layout"]["dragmode"] == "pan"          # pan: a click selects (box / lasso in the toolbar)
-    marked = {int(t["customdata"][i]) if isinstance(t["customdata"], list) else None
-              for t in fig["data"] if t.get("selectedpoints") for i in t["selectedpoints"]}
-    assert marked == {0, 5} or all(t.get("selectedpoints") is not None for t in fig["data"][:10])
+    traces = [t for t in fig["data"] if "customdata" in t]
+    lmap = session.latent_map("mnist-vae", "pca", quiet=True)
+    every = np.concatenate([plotly_array(t["customdata"]) for t in traces]).astype(int)
+    assert sorted(every.tolist()) == list(range(len(lmap.y)))       # each point once, by its map index
+    marked = {}
+    for t in traces:
+        index, x, y = (plotly_array(t[k]) for k in ("customdata", "x", "y"))
+        np.testing.assert_allclose(np.stack([x, y], 1), lmap.y[index.astype(int)], rtol=1e-6)
+        assert t.get("selectedpoints") is not None, t["name"]      # every trace dims its others
+        marked.update({int(index[i]): t["name"] for i in t["selectedpoints"]})
+    assert set(marked) == {0, 5}                                    # exactly the linked selection
+    names = session.load_model("mnist-vae").class_names
+    assert {i: marked[i].split(": ")[-1] for i in marked} == {i: names[lmap.labels[i]] for i in (0, 5)}
     assert not any(t.get("name") == "selected" for t in fig["data"])   # no overlay trace to reset it
 
 
@@ -160,9 +183,20 @@ def test_derived_caches_follow_a_checkpoint_retrained_under_the_same_name(tmp_pa
                  errors=session.reference_errors("mnist-vae").errors, space=session.reference_space("mnist-vae")[1])
     for k in before:
         assert not np.array_equal(before[k], after[k]), f"{k} still comes from the old weights"
-    # and the new values are the new model's own
-    x = models.reference("mnist")[0][:, None].astype(np.float32) / 255
-    np.testing.assert_allclose(after["space"], m2.encode(x), atol=1e-5)
+    # and the new values are the new model's own: a new map of the new codes, and what is derived
+    assert lmap2 is not lmap and lmap2.cache_name != lmap.cache_name
+    images = models.reference("mnist")[0]
+    x = images[:, None].astype(np.float32) / 255
+    new_z = m2.encode(x)
+    assert not np.allclose(lmap.z, new_z, atol=1e-3)
+    np.testing.assert_allclose(lmap2.z, new_z, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(lmap2.y, lmap2.projection.transform(new_z), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(after["space"], new_z, atol=1e-5)
+    from playground.imaging import atlas as tile_atlas
+    from playground.uploads import reference_errors
+    np.testing.assert_allclose(after["atlas"], tile_atlas(m2.decode(lmap2.to_latent(lmap2.grid(6)[2])), 6, 6),
+                               atol=1e-5)
+    np.testing.assert_allclose(after["errors"], reference_errors(m2, images), rtol=1e-4, atol=1e-6)
 
 
 def test_gan_caches_follow_its_classifier_retrained_under_the_same_name(tmp_path, monkeypatch,
