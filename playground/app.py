@@ -11,15 +11,26 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+# An empty chart, shown while the heavy modules load, so the browser loads the chart library in the
+# meantime (plotly.js is fetched only when a page first shows a chart).
+LOADING_FIGURE = {"data": [{"type": "scatter", "x": [], "y": [], "hoverinfo": "skip"}], "layout": {"height": 40, "margin": dict(l=0, r=0, t=0, b=0),
+                                         "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+
 st.set_page_config(page_title="Latent Playground", page_icon=":material/explore:", layout="wide")
 with st.sidebar:                            # shown at once, before the heavy imports below
     st.title(":material/explore: Latent Playground")
 
-if "playground.session" not in sys.modules:  # first run in this process: say what takes the time
+from playground import warmup  # noqa: E402  (light: no torch)
+
+if not warmup.loaded():     # the first run in this process, or one while the server still warms up
     with st.spinner("Starting up: loading PyTorch, the models and their maps (only after a server "
                     "start)…", show_time=True):
+        preload = st.empty()    # the browser fetches the chart library meanwhile, not afterwards
+        preload.plotly_chart(LOADING_FIGURE, config={"staticPlot": True, "displayModeBar": False})
         import models  # noqa: E402
         from playground import session  # noqa: E402
+        preload.empty()
+    warmup.mark_loaded()
 else:
     import models  # noqa: E402
     from playground import session  # noqa: E402

@@ -11,7 +11,7 @@ import threading
 import time
 
 log = logging.getLogger("latent_playground.warmup")
-STATE = {"started": None, "finished": None, "error": None}
+STATE = {"started": None, "finished": None, "error": None, "loaded": False}
 _lock = threading.Lock()
 
 
@@ -28,6 +28,7 @@ def warm() -> None:
         if name is not None:
             method = session.default_projection(session.methods_for(session.load_model(name).latent_dim))
             session.latent_map(name, method, quiet=True)
+        STATE["loaded"] = True
         STATE["finished"] = time.perf_counter() - t0
         log.info("warm-up done in %.1f s", STATE["finished"])
     except Exception as e:  # noqa: BLE001 - a warm-up must never take the server down; it is logged
@@ -44,3 +45,13 @@ def start() -> threading.Thread | None:
     thread = threading.Thread(target=warm, name="latent-playground-warmup", daemon=True)
     thread.start()
     return thread
+
+
+def loaded() -> bool:
+    """Whether this process has imported the heavy modules and loaded the default map (by the
+    warm-up, or by a first page run that did it itself and called `mark_loaded`)."""
+    return bool(STATE["loaded"])
+
+
+def mark_loaded() -> None:
+    STATE["loaded"] = True

@@ -20,3 +20,20 @@ def test_warm_up_loads_the_default_model_and_its_map_into_the_shared_cache(fresh
     keys = list(session._MAPS.items)
     sha = session.load_model(session.DEFAULT_MODEL).card["weights"]["sha256"]
     assert (session.DEFAULT_MODEL, sha, session.DEFAULT_PROJECTION) in keys
+
+
+def test_a_first_run_preloads_the_chart_library_and_leaves_only_the_map(monkeypatch):
+    """While the heavy modules load, the page shows a spinner and an empty placeholder chart (so the
+    browser fetches plotly.js meanwhile); once loaded, the placeholder is gone and the one chart on
+    the page is the map with all its points."""
+    from conftest import assert_clean, run_app
+    from playground import warmup
+    monkeypatch.setitem(warmup.STATE, "loaded", False)
+    at = run_app()
+    assert_clean(at, "first run")
+    assert warmup.loaded()
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1, f"{len(charts)} charts: the loading placeholder was left on the page"
+    import json
+    fig = json.loads(charts[0].proto.spec)
+    assert len(fig["data"]) >= 10 and "customdata" in fig["data"][0]
