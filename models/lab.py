@@ -456,6 +456,29 @@ class LabRun:
 
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+STALE_S = 3600.0       # a hidden save/delete temp folder this old was left by a stopped server
+
+
+def sweep_stale(root: os.PathLike | str, older_than_s: float = STALE_S) -> list[str]:
+    """Remove what a server stopped mid-save or mid-delete left in `root`: hidden temp folders
+    (`.NAME.*.tmp` from a save, `.NAME.*.deleting` from a delete) untouched for `older_than_s`.
+    They are never listed (models.available skips hidden folders); this only frees their space.
+    Returns the names removed."""
+    removed, now = [], time.time()
+    try:
+        entries = list(Path(root).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if not (p.name.startswith(".") and p.name.endswith((".tmp", ".deleting"))) or p.is_symlink():
+            continue
+        try:
+            if p.is_dir() and now - p.stat().st_mtime > older_than_s:
+                shutil.rmtree(p)
+                removed.append(p.name)
+        except OSError:
+            continue                          # another process removed it, or no permission
+    return removed
 
 
 def save_run(run: LabRun, name: str, root: os.PathLike | str | None = None,
@@ -472,6 +495,7 @@ def save_run(run: LabRun, name: str, root: os.PathLike | str | None = None,
     modules, _ = run.result()
     try:
         root.mkdir(parents=True, exist_ok=True)
+        sweep_stale(root)
         for i in range(1, 1000):
             folder = root / (name if i == 1 else f"{name}-{i}")
             if folder.exists():
@@ -546,4 +570,4 @@ def delete_run(name_or_folder: os.PathLike | str, root: os.PathLike | str | None
 
 
 __all__ = ["LabConfig", "LabRun", "ConfigError", "SaveError", "DeleteError", "KNOBS", "PRESETS",
-           "user_dir", "save_run", "delete_run", "training_data", "CheckpointError"]
+           "user_dir", "save_run", "delete_run", "sweep_stale", "training_data", "CheckpointError"]

@@ -236,3 +236,54 @@ def test_two_people_saving_the_same_name_keep_both_runs(tmp_path, monkeypatch):
     for run, folder in zip(runs, out):
         saved = models.load(folder).modules["vae"].state_dict()
         assert all(torch.equal(saved[k], v) for k, v in run.net.state_dict().items())
+
+
+def test_a_run_in_progress_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_PLAYGROUND_USER_DIR", str(tmp_path / "runs"))
+    run = _small()
+    for _ in range(5):
+        run.step()
+    assert not (tmp_path / "runs").exists() and list(tmp_path.iterdir()) == []
+
+
+KILLED_MID_SAVE = """
+import os, sys
+from models import data as mdata
+from models.lab import LabConfig, LabRun, save_run
+d = mdata.load_dataset("mnist", source="shipped")
+d.train_x, d.train_y = d.train_x[:64], d.train_y[:64]
+run = LabRun(LabConfig(batch_size=64, epochs=1), data=d)
+run.step()
+os.replace = lambda *a, **k: os._exit(9)   # the server dies with everything written, before the rename
+save_run(run, "mine", sys.argv[1], measure_figures=False)
+"""
+
+
+def test_a_server_killed_mid_save_leaves_nothing_listed(tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", KILLED_MID_SAVE, str(tmp_path)], timeout=120,
+                       cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True)
+    assert r.returncode == 9, r.stderr
+    (left,) = tmp_path.iterdir()                       # the whole run was written ...
+    assert left.name.startswith(".mine.") and sorted(p.name for p in left.iterdir()) == \
+        ["card.json", "model.safetensors"]
+    assert models.available(tmp_path) == []            # ... and nothing is listed
+
+
+def test_save_sweeps_only_stale_hidden_temp_folders(tmp_path):
+    import os
+    import time
+    from models.lab import STALE_S, sweep_stale
+    names = [".a.x1.tmp", ".b.x2.deleting", ".c.x3.tmp", ".keep", "visible.tmp"]
+    for n in names:
+        (tmp_path / n).mkdir()
+        (tmp_path / n / "model.safetensors").write_bytes(b"0")
+    old = time.time() - STALE_S - 60
+    for n in (".a.x1.tmp", ".b.x2.deleting", ".keep", "visible.tmp"):
+        os.utime(tmp_path / n, (old, old))
+    run = _small()
+    run.step()
+    save_run(run, "mine", tmp_path, measure_figures=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".c.x3.tmp", ".keep", "mine", "visible.tmp"]
+    assert sweep_stale(tmp_path / "missing") == []
