@@ -287,3 +287,21 @@ def test_save_sweeps_only_stale_hidden_temp_folders(tmp_path):
     save_run(run, "mine", tmp_path, measure_figures=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".c.x3.tmp", ".keep", "mine", "visible.tmp"]
     assert sweep_stale(tmp_path / "missing") == []
+
+
+def test_every_shipped_training_subset_loads_without_pickle():
+    files = sorted((models.CHECKPOINTS / "train").glob("*.npz"))
+    assert [f.stem for f in files] == ["fashion-mnist", "mnist"]
+    for f in files:
+        with np.load(f, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}         # reading an object array would raise here
+        assert {"images", "labels", "source"} <= set(arrays)
+        assert all(a.dtype.kind in "uiU" for a in arrays.values()), {k: a.dtype for k, a in arrays.items()}
+
+
+def test_a_pickled_training_subset_is_refused_not_unpickled(tmp_path):
+    (tmp_path / "train").mkdir()
+    np.savez(tmp_path / "train" / "mnist.npz", images=np.array([{"x": 1}], dtype=object),
+             labels=np.zeros(1, np.uint8), source=np.array("evil"))
+    with pytest.raises(mdata.DataError, match="not a valid training subset"):
+        mdata.load_shipped("mnist", tmp_path)
