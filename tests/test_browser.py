@@ -1,7 +1,9 @@
 """What only a browser shows: the app in headless Chromium (Debian's), driven by Playwright."""
 import re
+from urllib.parse import parse_qs, urlparse
 
 from conftest import ARTIFACTS
+from playground.selection import decode_selection
 
 EXCEPTION = '[data-testid="stException"]'
 
@@ -52,15 +54,30 @@ def selected_heading(page) -> str:
     return heads[0] if heads else ""
 
 
+def heading_count(heading: str) -> int:
+    """'1,234 selected · 16 shown, …' -> 1234."""
+    return int(heading.split(" selected")[0].replace(",", ""))
+
+
+def url_selection(url: str) -> list[int]:
+    return decode_selection(parse_qs(urlparse(url).query).get("sel", [""])[0])
+
+
+# the URL changed to hold a selection, and the run that changed it has finished
+NEW_SELECTION_SHOWN = """(before) => location.href !== before && location.href.includes('sel=')
+    && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'"""
+
+
 def test_every_map_selection_counts_three_boxes_in_a_row_and_a_click(page, app_url):
     page.goto(app_url + "/?model=mnist-vae&proj=tsne")
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=90_000)
     wait_idle(page)
     # a click on a point selects that point (the default drag mode pans, so clicks select)
     x, y, index = page.evaluate(POINT_XY, 5)
+    before = page.url
     page.mouse.click(x, y)
-    page.wait_for_url(re.compile(rf"sel={index}($|&)"), timeout=30_000)
-    wait_idle(page)
+    page.wait_for_function(NEW_SELECTION_SHOWN, arg=before, timeout=30_000)
+    assert url_selection(page.url) == [index]
     assert selected_heading(page).startswith("1 selected")
     assert page.locator("[data-testid='stImage']", has_text=f"#{index} ").count() == 1
 
@@ -75,11 +92,10 @@ def test_every_map_selection_counts_three_boxes_in_a_row_and_a_click(page, app_u
         for t in range(1, 11):
             page.mouse.move(x0 + 14 * t, y0 + 14 * t)
         page.mouse.up()
-        page.wait_for_function("(b) => location.href !== b && location.href.includes('sel=')", arg=before,
-                               timeout=30_000)
-        wait_idle(page)
+        page.wait_for_function(NEW_SELECTION_SHOWN, arg=before, timeout=30_000)
         heading = selected_heading(page)
         assert heading and "selected" in heading, f"selection {len(seen) + 1} was lost"
+        assert heading_count(heading) == len(url_selection(page.url)) > 0, (heading, page.url)
         assert page.locator("text=Click a point, or box / lasso several").count() == 0
         assert page.locator("[data-testid='stImage'] img").count() >= 1           # its images show
         seen.append(page.url)

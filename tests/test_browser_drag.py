@@ -3,12 +3,14 @@
 Every arrow press and every slider step counts however fast they come, and at rest the preview beside
 the map is the server's exact decoding, pixel for pixel.
 """
+import functools
 import io
 from urllib.parse import urljoin
 
 import numpy as np
 from PIL import Image
 
+import models
 from conftest import ARTIFACTS
 
 EXCEPTION = '[data-testid="stException"]'
@@ -19,6 +21,18 @@ DRAG = "() => window.__latentDrag || null"
 CAUGHT_UP = """() => { const s = window.__latentDrag;
     return !!(s && s.cursor && s.server
               && Math.abs(s.cursor[0] - s.server[0]) < 1e-6 && Math.abs(s.cursor[1] - s.server[1]) < 1e-6); }"""
+
+
+# the server's cursor is at (u, v): the run that applied the browser's last input has reached the map
+SERVER_AT = """([u, v]) => { const s = window.__latentDrag;
+    return !!(s && s.server && Math.abs(s.server[0] - u) < 1e-5 && Math.abs(s.server[1] - v) < 1e-5); }"""
+# a run started by the atlas toggle has drawn the map and finished (Streamlit's own script-state hook)
+ATLAS_RUN_DONE = """() => { const roots = [document, ...[...document.querySelectorAll('*')]
+        .map(e => e.shadowRoot).filter(Boolean)];
+    const map = roots.map(r => r.querySelector('.dragmap')).find(Boolean);
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !!(map && map.__dragState && map.__dragState.data && map.__dragState.data.show_atlas
+              && app && app.getAttribute('data-test-script-state') === 'notRunning'); }"""
 
 
 def wait_idle(page, timeout=90_000):
@@ -74,27 +88,50 @@ def test_every_quick_arrow_press_counts(page, app_url):
     assert page.locator(EXCEPTION).count() == 0
 
 
+@functools.lru_cache(maxsize=1)
+def _drag_start():
+    """The drag page's map (mnist-vae, PCA) and its first code, where a new session's cursor starts."""
+    from playground.latent_map import build_map
+    m = models.load("mnist-vae")
+    lmap = build_map(m, "pca", models.reference("mnist"), write_dir=None)
+    return m, lmap
+
+
+def z1_slider_start() -> float:
+    """What the z1 slider shows at the start: the first code's z1 on the slider's 0.05 grid."""
+    from playground.steering import slider_value
+    _, lmap = _drag_start()
+    return slider_value(float(lmap.z[0][0]), -4.0, 4.0, 0.05)
+
+
+def server_cursor_with_z1(z1: float) -> list[float]:
+    """Where the server draws the cursor once it has set the start code's z1 to `z1` (as drag.py does)."""
+    from playground.dragmap import full_extent, normalise
+    from playground.steering import axis_directions
+    m, lmap = _drag_start()
+    z = axis_directions(m.latent_dim)[0].set(lmap.z[0], z1)
+    return np.clip(normalise(lmap.place(z), full_extent(lmap.y))[0], 0, 1).tolist()
+
+
 def test_every_slider_step_counts(page, app_url):
     open_drag_page(page, app_url)
     slider = page.locator('[data-testid="stSlider"] input[type=range]').first     # z1
+    start = round(z1_slider_start() + 0.05, 2)
     slider.focus()
     page.keyboard.press("ArrowRight")           # onto the slider's 0.05 grid
-    wait_idle(page)
-    page.wait_for_timeout(1000)
-    start = float(slider.input_value())
+    page.wait_for_function(SERVER_AT, arg=server_cursor_with_z1(start), timeout=30_000)
+    assert float(slider.input_value()) == start
     slider.focus()
     for _ in range(10):                         # each step lands while the previous one's run is going
         page.keyboard.press("ArrowRight")
-        page.wait_for_timeout(300)
-    wait_idle(page)
-    page.wait_for_timeout(1500)
-    wait_idle(page)
-    assert float(slider.input_value()) == round(start + 0.5, 2)
-    # a rerun of the whole page shows the server's coordinate: the server counted every step too
+        page.wait_for_timeout(300)              # the pace of a person's presses, not a wait for the app
+    end = round(start + 0.5, 2)
+    page.wait_for_function(SERVER_AT, arg=server_cursor_with_z1(end), timeout=30_000)   # the server's code
+    assert float(slider.input_value()) == end                                           # and the browser's
+    # a rerun of the page's fragment draws the sliders from the server's code: z1 is still there
     page.get_by_text("Show the decoded atlas behind the points").click()
-    wait_idle(page)
-    page.wait_for_timeout(1000)
-    assert float(slider.input_value()) == round(start + 0.5, 2)
+    page.wait_for_function(ATLAS_RUN_DONE, timeout=30_000)
+    assert float(slider.input_value()) == end
     assert page.locator(EXCEPTION).count() == 0
 
 
