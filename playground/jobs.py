@@ -75,9 +75,11 @@ class Context:
 
 class Worker:
     def __init__(self, max_running: int = 1, threads: int = 1, idle_s: float = IDLE_S,
-                 keep_s: float = KEEP_S, max_finished: int = MAX_FINISHED):
+                 keep_s: float = KEEP_S, max_finished: int = MAX_FINISHED, warm=None):
+        """`warm`: called once on each worker thread before its first job (one-off imports and
+        reads, so they happen while the person is still choosing knobs); a failure is ignored."""
         self.max_running, self.threads, self.idle_s = max_running, threads, idle_s
-        self.keep_s, self.max_finished = keep_s, max_finished
+        self.keep_s, self.max_finished, self.warm = keep_s, max_finished, warm
         self._lock = threading.Condition()
         self._queue: list[Job] = []
         self._jobs: dict[str, Job] = {}
@@ -145,6 +147,11 @@ class Worker:
     def _serve(self):
         import torch
         torch.set_num_threads(self.threads)
+        if self.warm is not None:
+            try:
+                self.warm()
+            except Exception:                  # noqa: BLE001 - a job will meet the same fault and report it
+                pass
         while True:
             with self._lock:
                 while not self._queue:
@@ -199,10 +206,16 @@ def settings() -> dict:
                 threads=_env_int(THREADS_ENV, max(1, cores // 2), 1, cores))
 
 
+def _warm_lab() -> None:
+    from models import lab
+    lab.warm()
+
+
 def worker() -> Worker:
-    """The process-wide worker (created on first use, configured by `settings()`)."""
+    """The process-wide worker (created on first use, configured by `settings()`); its thread
+    warms torch and reads the MNIST training data at once (`models.lab.warm`)."""
     global _worker
     with _worker_lock:
         if _worker is None:
-            _worker = Worker(**settings())
+            _worker = Worker(**settings(), warm=_warm_lab)
         return _worker

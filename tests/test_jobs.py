@@ -140,3 +140,16 @@ def test_two_runs_at_once_when_configured():
     both, gate = threading.Barrier(2, timeout=5), threading.Event()
     a, b = (w.submit(lambda ctx: both.wait() is not None) for _ in range(2))
     assert wait(w, a)["result"] is True and wait(w, b)["result"] is True
+
+
+def test_warm_runs_once_per_worker_thread_before_the_first_job_and_may_fail():
+    calls = []
+
+    def warm():
+        calls.append(threading.current_thread().name)
+        raise RuntimeError("no data")
+    w = Worker(idle_s=60, max_running=2, warm=warm)
+    jids = [w.submit(lambda ctx: len(calls)) for _ in range(4)]
+    done = [wait(w, j) for j in jids]
+    assert all(s["state"] == "done" and s["result"] >= 1 for s in done)    # warmed first, served on
+    assert sorted(calls) == ["train-worker-0", "train-worker-1"]

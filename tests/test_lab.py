@@ -305,3 +305,24 @@ def test_a_pickled_training_subset_is_refused_not_unpickled(tmp_path):
              labels=np.zeros(1, np.uint8), source=np.array("evil"))
     with pytest.raises(mdata.DataError, match="not a valid training subset"):
         mdata.load_shipped("mnist", tmp_path)
+
+
+def test_runs_share_the_uint8_training_images_and_batches_are_the_float_images():
+    from models.data import to_float
+    d = mdata.load_dataset("mnist", source="shipped")
+    a, b = LabRun(LabConfig(), data=d), LabRun(LabConfig(seed=3), data=d)
+    assert a.x.dtype == torch.uint8 and a.x.data_ptr() == b.x.data_ptr() == d.train_x.ctypes.data
+    idx = np.array([5, 0, 7999, 12])
+    assert torch.equal(a._batch(idx), torch.as_tensor(to_float(d.train_x[idx])))
+
+
+def test_warm_reads_the_data_and_imports_what_the_first_optimiser_needs(monkeypatch):
+    import sys
+    import models.lab as lab
+    read = []
+    monkeypatch.setattr(lab, "training_data", read.append)
+    monkeypatch.setattr(lab, "_warmed", set())
+    lab.warm(("mnist", "fashion-mnist"))
+    lab.warm()
+    assert read == ["mnist", "fashion-mnist", "mnist"] and lab._warmed == {"torch"}
+    assert "torch._dynamo" in sys.modules
