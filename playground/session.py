@@ -21,24 +21,59 @@ KIND_LABEL = {"vae": "VAE", "gan": "GAN", "classifier": "Classifier"}
 
 # ---- cached resources ---------------------------------------------------------------------------
 
-@st.cache_data(ttl=30, show_spinner=False)
+TRAINED_HERE = "trained here"      # the origin shown beside a run saved from the Train page
+
+
 def listings() -> list[models.Listing]:
-    """All checkpoint folders (re-read every 30 s, so a fixed or added checkpoint shows up)."""
-    return models.available()
+    """All checkpoint folders: the shipped ones, then the runs saved from the Train page (in
+    `models.lab.user_dir()`). Re-read every 30 s (or at once after `listings.clear()`), so a fixed,
+    added or saved checkpoint shows up. A saved run whose folder name is a shipped name is listed
+    as 'name (trained here)': the shipped name always means the shipped model."""
+    from models.lab import user_dir
+    return _listings(str(models.CHECKPOINTS), str(user_dir()))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _listings(shipped_root: str, user_root: str) -> list[models.Listing]:
+    import dataclasses
+
+    shipped = models.available(shipped_root)
+    taken = {l.name for l in shipped}
+    mine = []
+    for l in models.available(user_root) if user_root != shipped_root else []:
+        key, i = l.name, 1
+        while key in taken:
+            key = f"{l.name} ({TRAINED_HERE})" if i == 1 else f"{l.name} ({TRAINED_HERE} {i})"
+            i += 1
+        taken.add(key)
+        mine.append(dataclasses.replace(l, name=key))
+    return shipped + mine
+
+
+listings.clear = _listings.clear     # callers refresh the listing without knowing its cache key
+
+
+def is_trained_here(name: str) -> bool:
+    """True for a run saved from the Train page (a folder in the user's checkpoint folder)."""
+    from models.lab import user_dir
+    listing = {l.name: l for l in listings()}.get(name)
+    return listing is not None and listing.path.parent == user_dir()
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _load(name: str, sha: str) -> models.LatentModel:
-    return models.load(name)
+def _load(name: str, folder: str, sha: str) -> models.LatentModel:
+    from pathlib import Path
+    return models.load(Path(folder))       # by its folder: a saved run may share a shipped name
 
 
 def load_model(name: str) -> models.LatentModel:
-    """Load (once per weights hash) a checkpoint; raises `models.CheckpointError`."""
+    """Load (once per weights hash) a checkpoint, shipped or saved from the Train page, by the name
+    it is listed under; raises `models.CheckpointError`."""
     listing = {l.name: l for l in listings()}.get(name)
     if listing is None or not listing.ok:
-        raise models.CheckpointError(models.CHECKPOINTS / name,
+        raise models.CheckpointError(listing.path if listing else models.CHECKPOINTS / name,
                                      listing.error if listing else "no such checkpoint")
-    return _load(name, listing.card["weights"]["sha256"])
+    return _load(name, str(listing.path), listing.card["weights"]["sha256"])
 
 
 @st.cache_resource(show_spinner=False)
@@ -241,15 +276,22 @@ DATASET_LABEL = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 def model_label(name: str) -> str:
-    """Short enough for the sidebar: the name and latent size (kind and data set go below it)."""
-    card = {l.name: l for l in listings()}[name].card
-    return f"{name} · z={card['latent_dim']}"
+    """Short enough for the sidebar: the name and latent size (kind and data set go below it), and
+    the origin of a run saved from the Train page ('my-vae · z=2 · trained here')."""
+    listing = {l.name: l for l in listings()}[name]
+    if is_trained_here(name):
+        return f"{listing.path.name} · z={listing.card['latent_dim']} · {TRAINED_HERE}"
+    return f"{name} · z={listing.card['latent_dim']}"
 
 
 def model_summary(name: str) -> str:
-    card = {l.name: l for l in listings()}[name].card
+    listing = {l.name: l for l in listings()}[name]
+    card = listing.card
     ds = DATASET_LABEL.get(card["dataset"]["name"], card["dataset"]["name"])
-    return f"{KIND_LABEL[card['kind']]} trained on {ds}, {card['latent_dim']}-D latent space"
+    text = f"{KIND_LABEL[card['kind']]} trained on {ds}, {card['latent_dim']}-D latent space"
+    if is_trained_here(name):
+        text += f"; your run from the Train page, saved in `{listing.path}`"
+    return text
 
 
 def atlas(name: str, method: str, n: int, _lmap: LatentMap, _model) -> tuple:

@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # Maps computed during tests go to a throw-away cache, never the user's.
 os.environ.setdefault("LATENT_PLAYGROUND_CACHE", tempfile.mkdtemp(prefix="lp-test-cache-"))
+# Runs saved from the Train page go to a throw-away folder, and the user's own saved runs never
+# show up in a test's model list.
+os.environ.setdefault("LATENT_PLAYGROUND_USER_DIR", tempfile.mkdtemp(prefix="lp-test-user-"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 
