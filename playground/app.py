@@ -39,6 +39,8 @@ models.limit_threads()
 
 session.init_state()
 ss = st.session_state
+if "_start_url" not in ss:      # the link this session opened with: sync_url below keeps only the
+    ss._start_url = st.query_params.to_dict()    # shared keys, so a page reads its own from here
 
 PAGES = [
     st.Page("views/map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
@@ -47,6 +49,7 @@ PAGES = [
     st.Page("views/upload.py", title="Encode your images", url_path="upload", icon=":material/upload:"),
     st.Page("views/sample.py", title="Sample the prior", url_path="sample", icon=":material/casino:"),
     st.Page("views/model.py", title="How this model works", url_path="model", icon=":material/school:"),
+    st.Page("views/train.py", title="Train a model", url_path="train", icon=":material/model_training:"),
 ]
 
 with st.sidebar:

@@ -1,0 +1,421 @@
+"""The Train page: its pure logic (knob scales, knobs in the URL, words for a job's state, the
+comparison records), its figures, and the page driven as a person drives it (AppTest) on a tiny
+training set: train, stop, a run that blows up, the queue, save and use the run everywhere."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import models
+from conftest import APP, assert_clean
+from models import data as mdata
+from models import lab
+from models.lab import KNOBS, PRESETS, LabConfig, LabRun
+from playground import jobs
+from playground import train_figures as tf
+from playground import training_view as tv
+
+PAGES = ["views/map.py", "views/drag.py", "views/interpolate.py", "views/upload.py", "views/sample.py",
+         "views/model.py"]
+
+
+# ---- knob scales and the URL ---------------------------------------------------------------------
+
+def test_scales_stay_in_range_hold_every_preset_and_are_log_spaced():
+    for knob, stops in tv.SCALES.items():
+        lo, hi = KNOBS[knob][0]
+        assert stops == sorted(stops) and lo <= stops[0] and stops[-1] <= hi, knob
+        assert LabConfig().to_dict()[knob] in stops
+        for name in PRESETS:
+            assert LabConfig.preset(name).to_dict()[knob] in stops, (knob, name)
+    lr = tv.SCALES["lr"]
+    assert lr[0] == KNOBS["lr"][0][0] and lr[-1] == KNOBS["lr"][0][1]
+    ratios = [b / a for a, b in zip(lr, lr[1:])]
+    assert max(ratios) <= 2.5 and min(ratios) >= 1.3          # even steps on a log scale
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_round_trips_through_the_url(preset):
+    cfg = LabConfig.preset(preset).to_dict()
+    params = tv.to_url(cfg)
+    assert set(params) == set(KNOBS) and all(isinstance(v, str) for v in params.values())
+    assert tv.from_url({**params, "model": "mnist-vae", "job": "job-3"}) == (cfg, [])
+    assert tv.matching_preset(cfg) == preset
+
+
+def test_bad_url_values_warn_and_keep_the_default():
+    default = tv.default_config()
+    cfg, warnings = tv.from_url({"lr": "banana", "latent_dim": "999", "kind": "rnn", "epochs": "2.5",
+                                 "beta": "nan", "seed": "7"})
+    assert cfg == dict(default, seed=7)
+    words = " ".join(warnings)
+    assert len(warnings) == 5
+    for knob in ("lr", "latent_dim", "kind", "epochs", "beta"):
+        assert f"The link's {knob}=" in words
+    assert "latent_dim: 999 is outside its range 2 to 64" in words and "'rnn' is not one of" in words
+    assert f"using the default {tv.label('lr', default['lr'])}" in words
+
+
+def test_url_values_between_stops_move_to_the_nearest_on_its_scale():
+    cfg, warnings = tv.from_url({"lr": "0.0023", "batch_size": "100", "beta": "0.3", "weight_decay": "7e-4"})
+    assert (cfg["lr"], cfg["batch_size"], cfg["beta"], cfg["weight_decay"]) == (0.002, 128, 0.25, 5e-4)
+    assert len(warnings) == 4 and "nearest stop, 0.002" in warnings[0]
+    # on a log scale: 0.0045 is nearer 0.005 than 0.003 (it is not on a linear one: 0.0015 vs 0.0005)
+    assert tv.from_url({"lr": "0.0042"})[0]["lr"] == 0.005
+
+
+# ---- the job and its words -----------------------------------------------------------------------
+
+def small_data(n: int = 256):
+    d = mdata.load_dataset("mnist", source="shipped")
+    return dataclasses.replace(d, train_x=d.train_x[:n], train_y=d.train_y[:n])
+
+
+class FakeContext:
+    def __init__(self, stop_after: int | None = None):
+        self.progress, self.checks, self.stop_after, self.seen = None, 0, stop_after, []
+
+    def check(self):
+        self.checks += 1
+        if self.progress is not None:
+            self.seen.append(self.progress)
+        if self.stop_after is not None and self.checks > self.stop_after:
+            raise jobs.Stopped("cancelled")
+
+
+def test_the_job_checks_between_steps_publishes_snapshots_and_hands_over_the_run(monkeypatch):
+    monkeypatch.setattr(lab, "training_data", lambda name: small_data())
+    ctx = FakeContext()
+    run = tv.train_job(LabConfig(epochs=2, batch_size=64), publish_s=0.0)(ctx)
+    assert run.step_count == 8 and ctx.checks == 8
+    assert [p["step"] for p in ctx.seen] == list(range(8))     # published after every step here
+    assert all(p["run"] is None for p in ctx.seen)                # nobody gets the run mid-training
+    final = ctx.progress
+    assert final["run"] is run and final["step"] == 8 and len(final["epochs"]) == 2
+    assert final["class_names"] == [str(d) for d in range(10)]
+
+    stopped = FakeContext(stop_after=3)
+    with pytest.raises(jobs.Stopped):
+        tv.train_job(LabConfig(epochs=2, batch_size=64), publish_s=0.0)(stopped)
+    assert stopped.progress["step"] == 3 and stopped.progress["run"].step_count == 3   # savable
+
+
+def test_describe_says_each_state_in_words():
+    snap = dict(step=12, total_steps=40, epoch=1, seconds=3.2, stop_reason=None, config=dict(epochs=10))
+    q = dict(state="queued", position=2, progress=None)
+    assert tv.describe(q, 120)[1].startswith("Waiting in the queue at position 2: 2 runs are ahead")
+    assert tv.describe(dict(state="running", position=0, progress=None), 120)[1].startswith("Starting")
+    assert tv.describe(dict(state="running", position=0, progress=snap), 120) == (
+        "info", "Training: step 12 of 40, epoch 2 of 10, 3 s so far.")
+    nan = dict(snap, stop_reason="the learning rate is too high: the loss became infinite at step 3 (loss)")
+    level, words = tv.describe(dict(state="done", position=0, progress=nan), 120)
+    assert level == "error" and "the loss became infinite at step 3" in words
+    assert tv.describe(dict(state="cancelled", position=0, progress=snap), 120) == (
+        "warning", "Stopped by you at step 12 of 40.")
+    assert "nobody was watching it for 2 minutes" in tv.describe(dict(state="idle-stopped", position=0,
+                                                                       progress=snap), 120)[1]
+    assert tv.describe(None, 120)[0] == "warning"
+    assert tv.fraction(dict(progress=snap)) == 12 / 40
+
+
+def test_the_session_store_keeps_the_newest_runs():
+    store = OrderedDict()
+    for i in range(12):
+        tv.remember(store, f"job-{i}", i, limit=8)
+    tv.remember(store, "job-5", "again", limit=8)
+    assert list(store) == [f"job-{i}" for i in (4, 6, 7, 8, 9, 10, 11, 5)] and store["job-5"] == "again"
+
+
+def test_the_map_sample_is_the_one_a_run_draws():
+    d = small_data()
+    run = LabRun(LabConfig(epochs=1, batch_size=256), data=d)
+    x, y = tv.map_sample(d.test_x, d.test_y)
+    assert np.array_equal(y, run.map_labels)
+    assert np.array_equal(x.astype(np.float32) / 255, run.map_x[:, 0].numpy())
+
+
+def test_compare_table_shows_the_knobs_that_differ_and_the_final_figures():
+    a = dict(label="a", config=LabConfig().to_dict(), history=[dict(epoch=1, train_loss=200.0, test_rec=180.0)],
+             param_count=1000, steps=10, stop_reason=None, kl_per_dim=[0.5, 0.001])
+    b = dict(a, label="b", config=LabConfig(beta=4.0).to_dict(), history=[dict(epoch=1, train_loss=210.0)],
+             kl_per_dim=None, stop_reason="blew up")
+    rows = tv.compare_table([a, b])
+    assert [r["run"] for r in rows] == ["a", "b"]
+    assert rows[0][tv.TITLES["beta"]] == "1" and rows[1][tv.TITLES["beta"]] == "4"
+    assert tv.TITLES["lr"] not in rows[0]                       # the same in both: not a column
+    assert rows[0]["active dims"] == 1 and rows[1]["held-out reconstruction (nats)"] is None
+    assert rows[1]["stopped early"] == "blew up"
+    assert tv.common_curves([a, b]) == ["train_loss"]
+
+
+def test_default_names_never_repeat():
+    cfg = LabConfig().to_dict()
+    assert tv.default_name(cfg) == "mnist-vae-z2"
+    assert tv.default_name(cfg, {"mnist-vae-z2", "mnist-vae-z2-2"}) == "mnist-vae-z2-3"
+
+
+# ---- figures -------------------------------------------------------------------------------------
+
+def test_curves_leave_gaps_for_non_finite_values_and_stay_short():
+    steps = [dict(step=i + 1, rec=float(i), kl=1.0, grad_norms={}) for i in range(5000)]
+    steps[-1]["rec"] = math.inf
+    fig = tf.vae_loss_figures(steps, [dict(step=100, test_rec=3.0, test_kl=0.5)])[0]
+    train, held = fig.data
+    assert len(train.x) <= tf.MAX_POINTS and train.x[-1] == 5000 and train.y[-1] is None
+    assert list(held.x) == [100] and list(held.y) == [3.0]
+    assert fig.layout.xaxis.title.text == "optimiser step" and fig.layout.yaxis.title.text == "nats per image"
+
+
+def test_gradient_bars_keep_forward_order_on_a_log_axis():
+    steps = [dict(step=i, grad_norms={"enc.0": 1e-6 * (i + 1), "enc.2": 1e-3, "dec.0": 1.0}) for i in range(20)]
+    fig = tf.grad_norm_figure(steps, last=10)
+    assert list(fig.data[0].x) == ["enc.0", "enc.2", "dec.0"] and fig.layout.yaxis.type == "log"
+    assert fig.data[0].y[0] == pytest.approx(1e-6 * np.mean(np.arange(11, 21)))
+
+
+def test_every_figure_has_a_title_and_titled_axes():
+    hist = dict(counts=[1, 2, 3], edges=[-1.0, 0.0, 1.0, 2.0])
+    figs = [tf.dead_relu_figure([dict(epoch=1, dead_relu=0.1)]), tf.kl_dims_figure([0.5, 0.0], 3),
+            tf.latent_map_figure(np.zeros((4, 2)), np.arange(4), [str(i) for i in range(10)], 2, 1),
+            tf.weight_histogram_figure(hist, 1), tf.class_histogram_figure([5, 0, 5], ["a", "b", "c"], 2),
+            tf.compare_figure([dict(label="a", history=[dict(epoch=1, x=1.0)])], "x", "x"),
+            *tf.gan_loss_figures([dict(step=1, loss_d=1.0, loss_g=2.0, d_real=0.7, d_fake=0.3)], [])]
+    for fig in figs:
+        assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text, fig.layout.title
+    assert "1 of 2 in use" in figs[1].layout.title.text
+
+
+# ---- the page, driven as a person drives it --------------------------------------------------------
+
+@pytest.fixture
+def tiny(monkeypatch, tmp_path):
+    """Runs train on 256 MNIST digits (4 steps an epoch at batch 64) and save into a temp folder;
+    every job a test starts is stopped afterwards, so the next test does not queue behind it."""
+    user = tmp_path / "runs"
+    monkeypatch.setenv(lab.USER_DIR_ENV, str(user))
+    data = small_data()
+    monkeypatch.setattr(lab, "training_data", lambda name: data)
+    w = jobs.worker()
+    started = []
+    submit = w.submit
+
+    def tracked(fn, label=""):
+        started.append(submit(fn, label))
+        return started[-1]
+
+    monkeypatch.setattr(w, "submit", tracked)
+    yield user
+    for j in started:
+        w.cancel(j)
+    end = time.monotonic() + 60
+    while any(tv.is_active(w.poll(j)) for j in started) and time.monotonic() < end:
+        time.sleep(0.05)
+
+
+def open_train(**query):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("views/train.py")
+    for k, v in query.items():
+        at.query_params[k] = str(v)
+    return at.run()
+
+
+def said(at) -> str:
+    return " | ".join(e.value for kind in ("info", "success", "warning", "error") for e in getattr(at, kind))
+
+
+def wait_until(at, cond, timeout: float = 90):
+    """Rerun the page (as its once-a-second fragment does) until `cond(at)`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if cond(at):
+            return at
+        time.sleep(0.2)
+    raise AssertionError(f"page still says: {said(at)}")
+
+
+def values(v) -> list:
+    """A Plotly array, plain or typed (`{"dtype": ..., "bdata": base64}`), as a list."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+        return np.frombuffer(base64.b64decode(v["bdata"]), np.dtype(v["dtype"])).tolist()
+    return list(v)
+
+
+def chart(at, key: str) -> dict:
+    found = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id]
+    assert found, f"no chart {key}"
+    return found[0]
+
+
+def test_train_through_the_page_save_and_use_the_run_on_every_page(tiny):
+    at = open_train(epochs=2, batch_size=64, seed=3)
+    assert_clean(at, "train page")
+    assert at.session_state["train_k_epochs"] == 2 and at.session_state["train_k_seed"] == 3
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "Finished: 8 steps, 2 epochs" in said(a))
+    assert_clean(at, "finished run")
+    rec = chart(at, "train_curve_a")
+    train, held = rec["data"]
+    assert values(train["x"]) == list(range(1, 9)) and values(held["x"]) == [4, 8]       # every step, each epoch's end
+    assert rec["layout"]["yaxis"]["title"]["text"] == "nats per image"
+    latent = chart(at, "train_map")
+    assert sum(len(values(t["x"])) for t in latent["data"]) == lab.MAP_SAMPLE
+    params = LabRun(LabConfig(epochs=2, batch_size=64, seed=3)).param_count
+    assert at.metric[0].value == f"{params:,}"                # parameters, beside the hyperparameters
+
+    at.text_input(key="train_save_name").set_value("tiny-run")
+    next(b for b in at.button if b.label == "Save").click()
+    at.run()
+    assert_clean(at, "after save")
+    folder = tiny / "tiny-run"
+    assert f"Saved as **tiny-run** in `{folder}`" in said(at)
+    m = models.load(folder)                                   # the project's format, loadable by path
+    assert m.card["training"]["steps"] == 8 and m.card["training"]["seed"] == 3
+    assert m.card["metrics"]["recon_class_accuracy"] >= 0     # measured as models.evaluate measures
+    select = at.sidebar.selectbox(key="model")
+    assert "tiny-run" in select.options or "tiny-run · z=2 · trained here" in select.options
+
+    at.sidebar.selectbox(key="model").set_value("tiny-run").run()
+    at.sidebar.radio[0].set_value("latent").run()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at, f"{page} with the saved run")
+        assert at.session_state.model == "tiny-run"
+
+
+def test_stop_ends_the_run_and_it_can_still_be_saved(tiny):
+    at = open_train(epochs=100, batch_size=64)
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "Training: step" in said(a))
+    at.button(key="train_stop").click().run()
+    at = wait_until(at, lambda a: "Stopped by you at step" in said(a))
+    step = int(re.search(r"Stopped by you at step (\d+) of 400", said(at)).group(1))
+    assert 0 < step < 400
+    assert at.text_input(key="train_save_name").value == "mnist-vae-z2"   # what it learned can be saved
+    assert not at.button(key="train_start").disabled and at.button(key="train_stop").disabled
+
+
+def test_a_run_that_blows_up_stops_itself_and_says_why(tiny):
+    at = open_train()
+    at.selectbox(key="train_preset").set_value("lr-too-high").run()
+    assert at.session_state["train_k_lr"] == 0.5 and at.session_state["train_k_optimiser"] == "sgd"
+    assert PRESETS["lr-too-high"][1] in said(at)                       # the lesson is shown
+    assert at.query_params["lr"] == "0.5"
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "The run stopped itself" in said(a))
+    error = [e.value for e in at.error][0]
+    assert re.search(r"the learning rate is too high: the loss became (infinite|NaN \(not a number\)) at step \d+", error)
+    assert not [t for t in at.text_input if t.key == "train_save_name"]      # nothing worth saving
+
+
+def test_a_waiting_run_shows_its_place_in_the_queue(tiny):
+    gate = threading.Event()
+    blocker = jobs.worker().submit(lambda ctx: gate.wait(60), "someone else's run")
+    try:
+        end = time.monotonic() + 30
+        while jobs.worker().poll(blocker)["state"] != "running" and time.monotonic() < end:
+            time.sleep(0.02)
+        at = open_train(epochs=1)
+        at.button(key="train_start").click().run()
+        assert "Waiting in the queue at position 1: 1 run is ahead of yours" in said(at)
+        at.button(key="train_stop").click().run()
+        at = wait_until(at, lambda a: "Stopped by you before it started" in said(a))
+    finally:
+        gate.set()
+
+
+def test_the_url_holds_the_knobs_and_the_run_and_bad_values_warn(tiny):
+    cfg = LabConfig.preset("beta-4").to_dict() | dict(seed=11, epochs=1)
+    at = open_train(**tv.to_url(cfg))
+    assert_clean(at, "knobs from a link")
+    assert {k: at.session_state[f"train_k_{k}"] for k in KNOBS} == cfg
+    assert {k: at.query_params[k] for k in KNOBS} == tv.to_url(cfg)
+    at.select_slider(key="train_k_lr").set_value(0.01).run()
+    assert at.query_params["lr"] == "0.01"
+    at.button(key="train_start").click().run()
+    job = at.session_state.train_job
+    assert at.query_params["job"] == job
+    wait_until(at, lambda a: "Finished" in said(a))
+    again = open_train(**tv.to_url(dict(cfg, lr=0.01)), job=job)      # the tab reloaded: a new session
+    assert "Finished: 4 steps, 1 epochs" in said(again) and again.session_state.train_job == job
+    assert values(chart(again, "train_curve_a")["data"][0]["x"]) == [1, 2, 3, 4]
+
+    bad = open_train(lr="banana", latent_dim="999", activation="swish")
+    assert not bad.exception
+    words = " ".join(w.value for w in bad.warning)
+    assert "lr='banana'" in words and "latent_dim: 999 is outside its range 2 to 64" in words and "swish" in words
+    default = tv.default_config()
+    assert [bad.session_state[f"train_k_{k}"] for k in ("lr", "latent_dim", "activation")] == \
+        [default["lr"], default["latent_dim"], default["activation"]]
+    assert bad.query_params["latent_dim"] == str(default["latent_dim"])
+
+
+def test_saved_runs_are_listed_beside_the_shipped_ones_and_a_clash_keeps_both(tiny, fresh_streamlit_caches):
+    from playground import session
+    run = LabRun(LabConfig(epochs=1, batch_size=64), data=small_data())
+    run.step()
+    lab.save_run(run, "mnist-vae", measure_figures=False)        # a shipped name
+    lab.save_run(run, "mine", measure_figures=False)
+    names = session.generative_names()
+    assert {"mnist-vae", "mnist-vae (trained here)", "mine"} <= set(names)
+    assert session.model_label("mine") == "mine · z=2 · trained here"
+    assert session.model_label("mnist-vae (trained here)") == "mnist-vae · z=2 · trained here"
+    assert session.model_label("mnist-vae") == "mnist-vae · z=16"
+    shipped, mine = session.load_model("mnist-vae"), session.load_model("mnist-vae (trained here)")
+    assert shipped.latent_dim == 16 and mine.latent_dim == 2
+    assert mine.card["weights"]["sha256"] == models.load(tiny / "mnist-vae").card["weights"]["sha256"]
+    assert "saved in" in session.model_summary("mine") and "saved in" not in session.model_summary("mnist-vae")
+
+    at = open_train()
+    options = at.sidebar.selectbox(key="model").options
+    assert "mine · z=2 · trained here" in options and "mnist-vae · z=16" in options
+
+
+def saved(name: str, **knobs):
+    """A one-epoch run saved straight into the user folder (no held-out figures: quick)."""
+    run = LabRun(LabConfig(**{**dict(epochs=1, batch_size=64), **knobs}), data=small_data())
+    run.run()
+    return lab.save_run(run, name, measure_figures=False)
+
+
+def test_a_saved_run_is_deleted_only_after_confirming(tiny):
+    folder = saved("old-run")
+    at = open_train()
+    at.selectbox(key="train_delete_pick").set_value("old-run").run()
+    at.button(key="train_delete").click().run()
+    assert "Delete **old-run** for good?" in said(at) and folder.is_dir()
+    at.button(key="train_delete_no").click().run()                  # cancel keeps it
+    assert folder.is_dir() and not [b for b in at.button if b.key == "train_delete_yes"]
+    at.button(key="train_delete").click().run()
+    at.button(key="train_delete_yes").click().run()
+    assert_clean(at, "after delete")
+    assert not folder.exists()
+    assert "old-run" not in at.sidebar.selectbox(key="model").options
+    assert "None yet." in [c.value for c in at.caption]
+
+
+def test_compare_overlays_curves_tabulates_figures_and_shows_maps(tiny):
+    saved("calm", beta=1.0)
+    saved("strong-pull", beta=4.0)
+    at = open_train()
+    assert_clean(at, "compare")
+    assert at.multiselect(key="train_compare").value == ["saved · calm", "saved · strong-pull"]
+    curves = chart(at, "train_compare_fig")
+    assert [t["name"] for t in curves["data"]] == ["saved · calm", "saved · strong-pull"]
+    table = at.dataframe[-1].value
+    assert list(table["run"]) == ["saved · calm", "saved · strong-pull"]
+    assert list(table[tv.TITLES["beta"]]) == ["1", "4"]            # the knob that differs is a column
+    maps = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "train_compare_map_" in c.proto.id]
+    assert len(maps) == 2 and all(sum(len(values(t["x"])) for t in m["data"]) == lab.MAP_SAMPLE for m in maps)
