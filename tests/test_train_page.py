@@ -272,6 +272,11 @@ def test_train_through_the_page_save_and_use_the_run_on_every_page(tiny):
     assert rec["layout"]["yaxis"]["title"]["text"] == "nats per image"
     latent = chart(at, "train_map")
     assert sum(len(values(t["x"])) for t in latent["data"]) == lab.MAP_SAMPLE
+    assert "after epoch 2" in chart(at, "train_map")["layout"]["title"]["text"]
+    at.slider(key=next(k.key for k in at.slider if k.key.startswith("train_epoch_"))).set_value(1).run()
+    replay = chart(at, "train_map")                         # the map as it was after epoch 1
+    assert "after epoch 1" in replay["layout"]["title"]["text"]
+    assert values(replay["data"][0]["x"]) != values(latent["data"][0]["x"])
     params = LabRun(LabConfig(epochs=2, batch_size=64, seed=3)).param_count
     assert at.metric[0].value == f"{params:,}"                # parameters, beside the hyperparameters
 
@@ -284,8 +289,7 @@ def test_train_through_the_page_save_and_use_the_run_on_every_page(tiny):
     m = models.load(folder)                                   # the project's format, loadable by path
     assert m.card["training"]["steps"] == 8 and m.card["training"]["seed"] == 3
     assert m.card["metrics"]["recon_class_accuracy"] >= 0     # measured as models.evaluate measures
-    select = at.sidebar.selectbox(key="model")
-    assert "tiny-run" in select.options or "tiny-run · z=2 · trained here" in select.options
+    assert "tiny-run · z=2 · trained here" in at.sidebar.selectbox(key="model").options   # at once
 
     at.sidebar.selectbox(key="model").set_value("tiny-run").run()
     at.sidebar.radio[0].set_value("latent").run()
@@ -419,3 +423,41 @@ def test_compare_overlays_curves_tabulates_figures_and_shows_maps(tiny):
     assert list(table[tv.TITLES["beta"]]) == ["1", "4"]            # the knob that differs is a column
     maps = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "train_compare_map_" in c.proto.id]
     assert len(maps) == 2 and all(sum(len(values(t["x"])) for t in m["data"]) == lab.MAP_SAMPLE for m in maps)
+
+
+def test_save_errors_are_said_in_words_and_leave_nothing(tiny, monkeypatch):
+    import errno
+
+    import models.checkpoint as ck
+    at = open_train(epochs=1)
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "Finished" in said(a))
+    at.text_input(key="train_save_name").set_value("no/slashes")
+    next(b for b in at.button if b.label == "Save").click()
+    at.run()
+    assert "Not saved: name: 'no/slashes': use 1 to 64 letters" in said(at)
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(ck, "save_file", full)
+    at.text_input(key="train_save_name").set_value("fine-name")
+    next(b for b in at.button if b.label == "Save").click()
+    at.run()
+    assert not at.exception
+    assert "Not saved: could not save 'fine-name'" in said(at) and "the disk is full" in said(at)
+    assert not (tiny / "fine-name").exists()
+
+
+def test_a_gan_run_shows_both_players_and_the_classes_of_its_samples(tiny):
+    at = open_train(**tv.to_url(LabConfig.preset("gan-collapse").to_dict() | dict(epochs=1)))
+    assert at.session_state["train_k_kind"] == "gan"
+    assert all(at.slider(key=f"train_k_{k}").disabled for k in ("hidden_layers", "hidden"))   # VAE only
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "Finished: 4 steps" in said(a))
+    assert_clean(at, "GAN run")
+    losses, verdict = chart(at, "train_curve_a"), chart(at, "train_curve_b")
+    assert [t["name"] for t in losses["data"]] == ["discriminator", "generator"]
+    assert [t["name"] for t in verdict["data"]] == ["D(real)", "D(fake)"]
+    shares = values(chart(at, "train_classes")["data"][0]["y"])
+    assert len(shares) == 10 and abs(sum(shares) - 1) < 1e-6
+    assert not [c for c in at.get("plotly_chart") if "train_map" in c.proto.id]    # no encoder, no map

@@ -247,7 +247,8 @@ def save(run) -> None:
                         "(about 10 seconds)…", show_time=True):
             folder = lab.save_run(run, name)
     except (lab.SaveError, lab.ConfigError) as e:
-        st.error(f"Not saved: {e}", icon=":material/error:")
+        why = e.strerror if isinstance(e, lab.SaveError) and e.strerror else str(e)   # no "[Errno 28]"
+        st.error(f"Not saved: {why}", icon=":material/error:")
         return
     session.listings.clear()
     key = next((l.name for l in session.listings() if l.path == folder), folder.name)
