@@ -68,8 +68,9 @@ def test_url_values_between_stops_move_to_the_nearest_on_its_scale():
     cfg, warnings = tv.from_url({"lr": "0.0023", "batch_size": "100", "beta": "0.3", "weight_decay": "7e-4"})
     assert (cfg["lr"], cfg["batch_size"], cfg["beta"], cfg["weight_decay"]) == (0.002, 128, 0.25, 5e-4)
     assert len(warnings) == 4 and "nearest stop, 0.002" in warnings[0]
-    # on a log scale: 0.0045 is nearer 0.005 than 0.003 (it is not on a linear one: 0.0015 vs 0.0005)
-    assert tv.from_url({"lr": "0.0042"})[0]["lr"] == 0.005
+    # nearest on the log scale: 0.0039 is 1.28x below 0.005 and 1.3x above 0.003 (on a linear scale
+    # it would be nearer 0.003)
+    assert tv.from_url({"lr": "0.0039"})[0]["lr"] == 0.005
 
 
 # ---- the job and its words -----------------------------------------------------------------------
