@@ -15,6 +15,17 @@ from models.architectures import ConvVAE
 from models.lab import PRESETS, ConfigError, DeleteError, LabConfig, LabRun, SaveError, delete_run, save_run
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Train on one thread, as the worker does on 2 cores: steady CPU cost, and no two-thread
+    OpenMP teams spinning against each other on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_shipped_subsets_are_lean_uint8_and_disjoint_from_the_reference_sets():
     for name, n_min in (("mnist", 8000), ("fashion-mnist", 10000)):
         path = mdata.subset_path(name)
@@ -326,3 +337,44 @@ def test_warm_reads_the_data_and_imports_what_the_first_optimiser_needs(monkeypa
     lab.warm()
     assert read == ["mnist", "fashion-mnist", "mnist"] and lab._warmed == {"torch"}
     assert "torch._dynamo" in sys.modules
+
+
+# Each preset's lesson, checked in a few dozen steps (the bench, bench/train_speed.py, shows them
+# over whole runs). Loss noise: the median step-to-step change relative to the median loss.
+def _steps(preset, n, data=None, **kw):
+    run = LabRun(LabConfig(**dict(PRESETS[preset][0], **kw)), data=data)
+    for _ in range(n):
+        run.step()
+    return run
+
+
+def _first_last_grad_ratio(run):
+    names = list(run.steps[0]["grad_norms"])
+    first = np.mean([r["grad_norms"][names[0]] for r in run.steps])
+    last = np.mean([r["grad_norms"][names[-1]] for r in run.steps])
+    return first, first / last
+
+
+def test_lessons_lr_too_low_crawls_and_sigmoid_vanishes_against_the_default():
+    good, low = _steps("good-2d-vae", 20), _steps("lr-too-low", 20)
+    drop = lambda run: 1 - np.mean([r["loss"] for r in run.steps[-3:]]) / np.mean([r["loss"] for r in run.steps[:3]])  # noqa: E731
+    assert drop(good) > 0.3 and drop(low) < 0.03, (drop(good), drop(low))
+    # against the same knobs with ReLU, so the difference is the activation's alone
+    sig, relu = _steps("sigmoid-everywhere", 3), _steps("sigmoid-everywhere", 3, activation="relu")
+    (r_first, r_ratio), (s_first, s_ratio) = _first_last_grad_ratio(relu), _first_last_grad_ratio(sig)
+    assert list(sig.steps[0]["grad_norms"])[0] == "encoder.0"
+    assert s_first < r_first / 10 and s_ratio < r_ratio / 3, (r_first, s_first, r_ratio, s_ratio)
+
+
+def test_lessons_tiny_batches_are_noisy_and_beta_switches_dimensions_on_or_off():
+    d = mdata.load_dataset("mnist", source="shipped")
+    d.train_x, d.train_y = d.train_x[:2048], d.train_y[:2048]
+
+    def noise(run):
+        loss = np.array([r["loss"] for r in run.steps[20:60]])
+        return np.median(np.abs(np.diff(loss))) / np.median(loss)
+    assert noise(_steps("tiny-batches", 60, d)) > 2 * noise(_steps("good-2d-vae", 60, d))
+    b0, b4 = _steps("beta-0", 96, d, epochs=3), _steps("beta-4", 96, d, epochs=3)
+    kl0, kl4 = np.array(b0.epochs[-1]["kl_per_dim"]), np.array(b4.epochs[-1]["kl_per_dim"])
+    assert len(kl4) == 8 and (kl4 < 0.15).sum() >= 4 and kl4.mean() < 0.3, kl4       # dimensions off
+    assert kl0.sum() > 8 and b0.epochs[-1]["latent_map"].std(0).max() > 1.5, kl0       # codes far out
