@@ -2,7 +2,7 @@
 # Mutation testing of the pure modules with mutmut (pinned in requirements-dev.txt; config in setup.cfg).
 # Not part of CI. Prints, per module and in total, the share of mutants the fast unit tests kill.
 #
-#   bash scripts/mutation.sh                      # all seven modules, 2 workers
+#   bash scripts/mutation.sh                      # all eight modules, 2 workers
 #   MUTATION_ONLY=steering bash scripts/mutation.sh   # one module (playground/steering.py) and its tests
 #   MUTATION_JOBS=1 bash scripts/mutation.sh      # fewer workers
 #   MUTATION_REF=HEAD bash scripts/mutation.sh    # measure a commit instead of the working tree
