@@ -28,8 +28,23 @@ from .projection import KNNInverse, Progress, make
 MAP_VERSION = 1
 GAN_POINTS = 3000
 GAN_SEED = 0
-USER_MAPS = Path(os.environ.get("LATENT_PLAYGROUND_CACHE",
-                                Path.home() / ".cache" / "latent-playground")) / "maps"
+
+
+class _UserCache:
+    """build_map's default write_dir: the folder `user_maps()` names at the time of the call."""
+
+    def __repr__(self):
+        return "user_maps()"
+
+
+USER_CACHE = _UserCache()
+
+
+def user_maps() -> Path:
+    """The user's map cache ($LATENT_PLAYGROUND_CACHE/maps, else ~/.cache/latent-playground/maps):
+    read at call time, because the variable may be set after import (a test, a script)."""
+    return Path(os.environ.get("LATENT_PLAYGROUND_CACHE",
+                               Path.home() / ".cache" / "latent-playground")) / "maps"
 
 
 @dataclass
@@ -229,7 +244,7 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
     """Project the codes to 2-D, reusing a cached projection of the same inputs (shipped or the
     user's cache, keyed by weights hash, reference data, method and parameters) or writing one."""
     say = progress or (lambda f, t: None)
-    cache_dirs = (shipped_maps(), USER_MAPS) if cache_dirs is None else cache_dirs
+    cache_dirs = (shipped_maps(), user_maps()) if cache_dirs is None else cache_dirs
     proj = make(method)
     params = {k: v for k, v in vars(proj).items() if not k.endswith("_")}
     if method == "latent" and codes.z.shape[1] != 2:
@@ -264,7 +279,9 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
 
 def build_map(model, method: str, reference: tuple[np.ndarray, np.ndarray] | None = None,
               classifier=None, progress: Progress | None = None,
-              cache_dirs=None, write_dir: Path | None = USER_MAPS) -> LatentMap:
-    """Encode (VAE) or sample (GAN), then project with a cache. `progress(fraction, text)` reports."""
+              cache_dirs=None, write_dir: Path | _UserCache | None = USER_CACHE) -> LatentMap:
+    """Encode (VAE) or sample (GAN), then project with a cache. `progress(fraction, text)` reports.
+    A map computed here is written to `write_dir` (by default `user_maps()`; None: nowhere)."""
+    write_dir = user_maps() if write_dir is USER_CACHE else write_dir
     codes = map_codes(model, reference, classifier, progress)
     return project(model, codes, method, progress, cache_dirs=cache_dirs, write_dir=write_dir)

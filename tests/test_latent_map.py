@@ -95,7 +95,7 @@ def test_the_shipped_maps_are_looked_for_in_the_checkpoints_folder_of_the_moment
     """models.CHECKPOINTS may change after import (a test, a script, the training page's folder):
     the shipped maps are where it points when a map is built, not where it pointed at import."""
     monkeypatch.setattr(models, "CHECKPOINTS", tmp_path / "ckpts")
-    monkeypatch.setattr(lm, "USER_MAPS", tmp_path / "user")                # an empty user cache
+    monkeypatch.setenv("LATENT_PLAYGROUND_CACHE", str(tmp_path / "user"))  # an empty user cache
     assert lm.shipped_maps() == tmp_path / "ckpts" / models.MAPS_DIR
     shipped = lm.build_map(FakeVAE(), "pca", ref, cache_dirs=[tmp_path / "ckpts" / "maps"],
                            write_dir=tmp_path / "ckpts" / "maps")          # as scripts/build_maps.py ships it
@@ -103,3 +103,15 @@ def test_the_shipped_maps_are_looked_for_in_the_checkpoints_folder_of_the_moment
     found = lm.build_map(FakeVAE(), "pca", ref, write_dir=None)            # default cache folders
     assert found.from_cache and found.cache_name == shipped.cache_name
     np.testing.assert_array_equal(found.y, shipped.y)
+
+
+def test_the_user_cache_is_where_the_environment_points_when_a_map_is_built(tmp_path, monkeypatch, ref):
+    """LATENT_PLAYGROUND_CACHE may be set after import: build_map writes a new map to, and finds it
+    again in, the folder it names at the time of the call (it used to be bound at import)."""
+    monkeypatch.setenv("LATENT_PLAYGROUND_CACHE", str(tmp_path / "later"))
+    assert lm.user_maps() == tmp_path / "later" / "maps"
+    built = lm.build_map(FakeVAE(), "pca", ref)                            # default write_dir
+    assert not built.from_cache
+    assert [p.name for p in (tmp_path / "later" / "maps").iterdir()] == [built.cache_name]
+    again = lm.build_map(FakeVAE(), "pca", ref, write_dir=None)            # default cache folders
+    assert again.from_cache and again.cache_name == built.cache_name
