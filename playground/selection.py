@@ -30,6 +30,14 @@ class Decoded(NamedTuple):
     warning: str | None = None   # what was left out of the value, in words for a person (else None)
 
 
+def literal(text: str, limit: int = 24) -> str:
+    """Untrusted text (a value from a link) for a message shown as Markdown: a code span, so nothing
+    in it is read as Markdown, HTML or a Streamlit directive; at most `limit` characters, then '…';
+    backticks and unprintable characters (line breaks, bidi overrides) become '?'."""
+    clean = "".join(c if c != "`" and c.isprintable() else "?" for c in text[: limit + 1])
+    return f"`{clean[:limit] + '…' if len(clean) > limit else clean}`"
+
+
 def unique_indices(indices, n_points: int) -> list[int]:
     """Valid indices (0 <= i < n_points), first occurrence kept, order kept."""
     out = dict.fromkeys(int(i) for i in indices if 0 <= int(i) < n_points)
@@ -52,10 +60,14 @@ def _bitmask(raw: str, n_points: int) -> tuple[list[int], str | None]:
     """Indices set in a base64url bitmask, read no further than `n_points` bits."""
     limit = -(-n_points // 24) * 4                       # base64 characters of n_points bits, padded
     note = None
+    if not raw:
+        return [], "its bitmask is empty"
     if len(raw) > limit:
         note = f"its bitmask is longer than a map of {n_points:,} points, so only the start was read"
-        raw = raw[:limit]
-    raw = raw[: len(raw) - len(raw) % 4] if len(raw) % 4 == 1 else raw     # 1 spare char holds no byte
+        raw = raw[:limit]                                 # a multiple of 4 characters
+    elif len(raw) % 4 == 1:                 # 1 spare char holds no byte: base64url never ends so
+        raw = raw[:-1]
+        note = "its bitmask ends in a stray character (no whole byte), which was not read"
     try:
         data = base64.b64decode(raw.translate(str.maketrans("-_", "+/")) + "=" * (-len(raw) % 4),
                                 validate=True)
@@ -85,8 +97,8 @@ def parse_selection(text: str | None, n_points: int | None = None) -> Decoded:
         else:
             junk.append(part)
     if junk:
-        example = junk[0] if len(junk[0]) <= 12 else junk[0][:12] + "…"
-        notes.append(f"{len(junk):,} part(s) are not point numbers (such as {example!r}) and were left out")
+        notes.append(f"{len(junk):,} part(s) are not point numbers (such as {literal(junk[0], 12)}) "
+                     "and were left out")
     if beyond:
         notes.append(f"{beyond:,} point number(s) are past the last of the {limit:,} points and were "
                      "left out")

@@ -14,7 +14,7 @@ import streamlit as st
 import models
 from playground.latent_map import LatentMap, build_map, methods_for
 from playground.projection import LABELS
-from playground.selection import MAX_POINTS, encode_selection, parse_selection, unique_indices
+from playground.selection import MAX_POINTS, encode_selection, literal, parse_selection, unique_indices
 
 KIND_LABEL = {"vae": "VAE", "gan": "GAN", "classifier": "Classifier"}
 
@@ -216,7 +216,7 @@ def init_state() -> None:
     ss.model = wanted if wanted in names else default_model(names)
     notes = []
     if wanted and wanted not in names:
-        notes.append(f"The link asked for model {wanted!r}, which is not available here.")
+        notes.append(f"The link asked for model {literal(wanted, 40)}, which is not available here.")
     ss.proj = qp.get("proj", "")
     sel = parse_selection(qp.get("sel"))        # untrusted: bounded by MAX_POINTS, never raises
     ss.sel = sel.indices

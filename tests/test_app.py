@@ -86,6 +86,15 @@ def test_unknown_model_in_link_falls_back_with_a_warning():
     assert at.session_state.sel == [1]
 
 
+def test_a_links_model_name_is_shown_literally_and_cut_short():
+    """The sidebar warning is Markdown: the link's text must not render (or fill the sidebar)."""
+    at = run_app(model="**bold**`<b>x</b>\n\n# " + "y" * 5000)
+    assert not at.exception
+    warning = " ".join(w.value for w in at.sidebar.warning)
+    assert "model `**bold**?<b>x</b>??# " + "y" * 19 + "…`, which is not available" in warning
+    assert len(warning) < 200
+
+
 def test_interpolation_controls():
     at = run_app(model="mnist-gan", proj="pca")
     at.switch_page("views/interpolate.py").run()

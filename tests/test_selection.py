@@ -32,7 +32,31 @@ def test_an_index_past_any_map_is_left_out_with_a_warning():
 def test_junk_parts_and_non_ascii_digits_are_left_out_and_named():
     got = parse_selection("x,²,3,-1,٣")           # '²'.isdigit() is True, but int('²') raises
     assert got.indices == [3]
-    assert "4 part(s) are not point numbers (such as 'x')" in got.warning
+    assert "4 part(s) are not point numbers (such as `x`)" in got.warning
+
+
+def test_a_link_value_in_a_message_is_a_short_code_span_nothing_in_it_is_markdown():
+    """The sidebar shows warnings as Markdown: a link's text goes in as a code span, cut short,
+    with no backtick or line break that could close the span and let the rest render."""
+    assert selection.literal("mnist-vae") == "`mnist-vae`"
+    evil = "**big** [x](http://e.vil) `code`\n\n# head :red[x] <b>" + "z" * 10_000
+    shown = selection.literal(evil, 40)
+    assert shown == "`**big** [x](http://e.vil) ?code???# head…`"
+    assert shown.count("`") == 2 and "\n" not in shown and len(shown) == 40 + 3
+    assert selection.literal("a\u202eb") == "`a?b`"                 # a bidi override is not shown
+    got = parse_selection("**x**`,3")
+    assert got.indices == [3] and "(such as `**x**?`)" in got.warning
+    got = parse_selection("x" * 500)
+    assert "(such as `" + "x" * 12 + "…`)" in got.warning
+
+
+def test_an_empty_or_cut_bitmask_is_named_in_the_warning_not_dropped_silently():
+    got = parse_selection("m5", 2000)                      # one base64 character: not a whole byte
+    assert got.indices == [] and "stray character" in got.warning
+    got = parse_selection("3,m", 2000)
+    assert got.indices == [3] and "bitmask is empty" in got.warning
+    got = parse_selection("m____A", 2000)                  # 3 whole bytes, all bits set, and a stray
+    assert got.indices == list(range(24)) and "stray character" in got.warning
 
 
 def test_a_clean_value_has_no_warning():
