@@ -76,10 +76,22 @@ def load_model(name: str) -> models.LatentModel:
     return _load(name, str(listing.path), listing.card["weights"]["sha256"])
 
 
-@st.cache_resource(show_spinner=False)
 def reference(dataset: str):
-    """The shipped reference set, shared by every session: read-only, so no page can alter it."""
-    return _read_only(*models.reference(dataset))
+    """The shipped reference set (images, labels), shared by every session: read-only, so no page
+    can alter it. Cached per file (its folder, size and modification time), so a checkpoints folder
+    pointed elsewhere, or a reference file replaced, is read anew."""
+    path = models.reference_path(dataset)
+    try:
+        info = path.stat()
+        stamp = (info.st_size, info.st_mtime_ns)
+    except OSError:                    # missing: models.reference says so in words
+        stamp = None
+    return _reference(dataset, str(models.CHECKPOINTS), stamp)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _reference(dataset: str, root: str, stamp: tuple | None):
+    return _read_only(*models.reference(dataset, root))
 
 
 def _read_only(*arrays):

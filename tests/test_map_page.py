@@ -242,6 +242,27 @@ def test_gan_caches_follow_its_classifier_retrained_under_the_same_name(tmp_path
     np.testing.assert_allclose(points2, normalise(lmap2.y, full_extent(lmap2.y)), atol=1e-4)
 
 
+def test_the_reference_set_is_read_anew_from_another_folder_or_a_replaced_file(tmp_path, monkeypatch,
+                                                                              fresh_streamlit_caches):
+    """session.reference was cached by the data set's name: a checkpoints folder pointed elsewhere
+    (or a reference file replaced) kept serving the first one read."""
+    from playground import session
+    images, labels = models.reference("mnist")
+    for root, n in ((tmp_path / "a", 100), (tmp_path / "b", 60)):
+        (root / models.REFERENCE_DIR).mkdir(parents=True)
+        np.savez(root / models.REFERENCE_DIR / "mnist.npz", images=images[:n], labels=labels[:n])
+    monkeypatch.setattr(models, "CHECKPOINTS", tmp_path / "a")
+    first = session.reference("mnist")
+    assert len(first[0]) == 100 and session.reference("mnist")[0] is first[0]     # cached
+    assert not first[0].flags.writeable
+    monkeypatch.setattr(models, "CHECKPOINTS", tmp_path / "b")
+    assert len(session.reference("mnist")[0]) == 60                                # another folder
+    np.savez(tmp_path / "b" / models.REFERENCE_DIR / "mnist.npz", images=images[:30], labels=labels[:30])
+    got_images, got_labels = session.reference("mnist")                            # replaced in place
+    np.testing.assert_array_equal(got_images, images[:30])
+    np.testing.assert_array_equal(got_labels, labels[:30])
+
+
 @pytest.mark.parametrize("name, method, must, must_not", [
     ("mnist-vae", "pca", "exactly by the map's own linear projection.", "t-SNE"),
     ("mnist-vae", "tsne", "t-SNE has no formula for new points", "linear"),
