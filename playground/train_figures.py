@@ -33,35 +33,41 @@ def thin(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.unique(idx)
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = HEIGHT) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title, yaxis_title=y_title,
-                      plot_bgcolor="white", uirevision=title,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
-    fig.update_xaxes(showgrid=True, gridcolor="#eee", zeroline=False)
-    fig.update_yaxes(showgrid=True, gridcolor="#eee", zeroline=False)
-    return fig
+def _figure(traces: list[dict], title: str, x_title: str, y_title: str, *, height: int = HEIGHT,
+            xaxis: dict | None = None, yaxis: dict | None = None, shapes: list | None = None,
+            showlegend: bool = True, **layout) -> go.Figure:
+    """One constructor call with plain dicts: a third of the time of add_trace + update_* calls,
+    which matters for figures redrawn once a second while a run trains."""
+    axis = dict(showgrid=True, gridcolor="#eee", zeroline=False)
+    return go.Figure(data=traces, layout=dict(
+        title=dict(text=title, x=0, xanchor="left"), height=height, margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(axis, title=dict(text=x_title), **(xaxis or {})),
+        yaxis=dict(axis, title=dict(text=y_title), **(yaxis or {})),
+        plot_bgcolor="white", uirevision=title, showlegend=showlegend, shapes=shapes or [],
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1), **layout))
+
+
+def _hline(y: float) -> dict:
+    return dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=dict(color="gray", dash="dash"))
 
 
 def step_curves(steps: list[dict], epochs: list[dict], train: dict[str, str], held_out: dict[str, str],
                 *, title: str, y_title: str, y_range=None) -> go.Figure:
     """Training values per optimiser step (thin lines) and held-out values at each epoch's end
     (markers). train / held_out: record key -> legend name."""
-    fig = go.Figure()
+    traces = []
     idx = thin(len(steps))
     x = [steps[i]["step"] for i in idx]
     for c, (key, name) in enumerate(train.items()):
-        fig.add_trace(go.Scatter(x=x, y=finite(steps[i].get(key) for i in idx), mode="lines", name=name,
-                                 line=dict(width=1.2, color=PALETTE[c % 10]), connectgaps=False))
+        traces.append(dict(type="scatter", x=x, y=finite(steps[i].get(key) for i in idx), mode="lines",
+                           name=name, line=dict(width=1.2, color=PALETTE[c % 10]), connectgaps=False))
     for c, (key, name) in enumerate(held_out.items(), start=len(train)):
         rows = [e for e in epochs if e.get(key) is not None]
-        fig.add_trace(go.Scatter(x=[e["step"] for e in rows], y=finite(e[key] for e in rows),
-                                 mode="lines+markers", name=name,
-                                 line=dict(width=2, color=PALETTE[c % 10]), marker=dict(size=8)))
-    _layout(fig, title, "optimiser step", y_title)
-    if y_range is not None:
-        fig.update_yaxes(range=y_range)
-    return fig
+        traces.append(dict(type="scatter", x=[e["step"] for e in rows], y=finite(e[key] for e in rows),
+                           mode="lines+markers", name=name, line=dict(width=2, color=PALETTE[c % 10]),
+                           marker=dict(size=8)))
+    return _figure(traces, title, "optimiser step", y_title,
+                   yaxis=None if y_range is None else dict(range=list(y_range)))
 
 
 def vae_loss_figures(steps: list[dict], epochs: list[dict]) -> tuple[go.Figure, go.Figure]:
@@ -91,40 +97,31 @@ def grad_norm_figure(steps: list[dict], last: int = 10) -> go.Figure:
     for layer in layers:
         vals = [r[layer] for r in recent if layer in r and r[layer] is not None and math.isfinite(r[layer])]
         means.append(float(np.mean(vals)) if vals and np.mean(vals) > 0 else None)
-    fig = go.Figure(go.Bar(x=layers, y=means, marker_color=PALETTE[0],
-                           hovertemplate="%{x}: %{y:.3g}<extra></extra>"))
-    _layout(fig, "Gradient norm per layer", "layer (input → output)",
-            f"‖gradient‖, mean of last {min(last, len(steps))} steps")
-    fig.update_yaxes(type="log", tickformat=".2g")
-    fig.update_xaxes(type="category", tickangle=-40)
-    fig.update_layout(showlegend=False)
-    return fig
+    bar = dict(type="bar", x=layers, y=means, marker=dict(color=PALETTE[0]),
+               hovertemplate="%{x}: %{y:.3g}<extra></extra>")
+    return _figure([bar], "Gradient norm per layer", "layer (input → output)",
+                   f"‖gradient‖, mean of last {min(last, len(steps))} steps", showlegend=False,
+                   xaxis=dict(type="category", tickangle=-40), yaxis=dict(type="log", tickformat=".2g"))
 
 
 def dead_relu_figure(epochs: list[dict]) -> go.Figure:
     rows = [e for e in epochs if e.get("dead_relu") is not None]
-    fig = go.Figure(go.Scatter(x=[e["epoch"] for e in rows], y=[e["dead_relu"] for e in rows],
-                               mode="lines+markers", name="dead ReLUs", marker_color=PALETTE[3]))
-    _layout(fig, "Dead ReLUs", "epoch", "share silent for every image")
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(dtick=1)
-    fig.update_layout(showlegend=False)
-    return fig
+    line = dict(type="scatter", x=[e["epoch"] for e in rows], y=[e["dead_relu"] for e in rows],
+                mode="lines+markers", name="dead ReLUs", marker=dict(color=PALETTE[3]), line=dict(color=PALETTE[3]))
+    return _figure([line], "Dead ReLUs", "epoch", "share silent for every image", showlegend=False,
+                   xaxis=dict(dtick=1), yaxis=dict(tickformat=".0%", rangemode="tozero"))
 
 
 def kl_dims_figure(kl_per_dim: list[float], epoch: int) -> go.Figure:
     """KL of each latent dimension (held-out mean); below ACTIVE_KL a dimension is switched off."""
     names = [f"z{i + 1}" for i in range(len(kl_per_dim))]
     colours = [PALETTE[0] if v > ACTIVE_KL else "#bbb" for v in kl_per_dim]
-    fig = go.Figure(go.Bar(x=names, y=finite(kl_per_dim), marker_color=colours,
-                           hovertemplate="%{x}: %{y:.3g} nats<extra></extra>"))
-    fig.add_hline(y=ACTIVE_KL, line_dash="dash", line_color="gray")
+    bar = dict(type="bar", x=names, y=finite(kl_per_dim), marker=dict(color=colours),
+               hovertemplate="%{x}: %{y:.3g} nats<extra></extra>")
     active = sum(v > ACTIVE_KL for v in kl_per_dim)
-    _layout(fig, f"KL per latent dimension: {active} of {len(kl_per_dim)} in use",
-            f"latent dimension (epoch {epoch})", "nats per image")
-    fig.update_xaxes(type="category")
-    fig.update_layout(showlegend=False)
-    return fig
+    return _figure([bar], f"KL per dimension: {active} of {len(kl_per_dim)} in use",
+                   f"latent dimension (epoch {epoch})", "nats per image", showlegend=False,
+                   xaxis=dict(type="category"), shapes=[_hline(ACTIVE_KL)])
 
 
 def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: list[str], latent_dim: int,
@@ -142,34 +139,29 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: list[
 def weight_histogram_figure(hist: dict, epoch: int) -> go.Figure:
     edges = np.asarray(hist["edges"], np.float64)
     centres = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure(go.Bar(x=centres, y=hist["counts"], width=np.diff(edges), marker_color=PALETTE[2],
-                           hovertemplate="weight ≈ %{x:.3g}: %{y:,} weights<extra></extra>"))
-    _layout(fig, f"Weights after epoch {epoch}", "weight value", "number of weights")
-    fig.update_layout(showlegend=False, bargap=0)
-    return fig
+    bar = dict(type="bar", x=centres.tolist(), y=list(hist["counts"]), width=np.diff(edges).tolist(),
+               marker=dict(color=PALETTE[2]), hovertemplate="weight ≈ %{x:.3g}: %{y:,} weights<extra></extra>")
+    return _figure([bar], f"Weights after epoch {epoch}", "weight value", "number of weights",
+                   showlegend=False, bargap=0)
 
 
 def class_histogram_figure(counts: list[int], class_names: list[str], epoch: int) -> go.Figure:
     """Classes the classifier sees in the GAN's samples: few bars is mode collapse."""
     total = max(sum(counts), 1)
-    fig = go.Figure(go.Bar(x=class_names, y=[c / total for c in counts], marker_color=PALETTE[1],
-                           hovertemplate="%{x}: %{y:.0%}<extra></extra>"))
-    fig.add_hline(y=1 / len(class_names), line_dash="dash", line_color="gray")
-    _layout(fig, f"Classes of {total} samples after epoch {epoch}", "class the classifier sees",
-            "share of samples")
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(type="category")
-    fig.update_layout(showlegend=False)
-    return fig
+    bar = dict(type="bar", x=list(class_names), y=[c / total for c in counts], marker=dict(color=PALETTE[1]),
+               hovertemplate="%{x}: %{y:.0%}<extra></extra>")
+    return _figure([bar], f"Classes of {total} samples after epoch {epoch}", "class the classifier sees",
+                   "share of samples", showlegend=False, xaxis=dict(type="category"),
+                   yaxis=dict(tickformat=".0%", rangemode="tozero"), shapes=[_hline(1 / len(class_names))])
 
 
 def compare_figure(runs: list[dict], key: str, name: str) -> go.Figure:
     """One per-epoch curve of each run, overlaid."""
-    fig = go.Figure()
+    traces = []
     for c, r in enumerate(runs):
         rows = [h for h in r["history"] if h.get(key) is not None]
-        fig.add_trace(go.Scatter(x=[h["epoch"] for h in rows], y=finite(h[key] for h in rows),
-                                 mode="lines+markers", name=r["label"], line=dict(color=PALETTE[c % 10])))
-    _layout(fig, f"{name[:1].upper()}{name[1:]}, per epoch", "epoch", name, height=340)
-    fig.update_xaxes(dtick=1 if max((len(r["history"]) for r in runs), default=0) <= 20 else None)
-    return fig
+        traces.append(dict(type="scatter", x=[h["epoch"] for h in rows], y=finite(h[key] for h in rows),
+                           mode="lines+markers", name=r["label"], line=dict(color=PALETTE[c % 10])))
+    few = max((len(r["history"]) for r in runs), default=0) <= 20
+    return _figure(traces, f"{name[:1].upper()}{name[1:]}, per epoch", "epoch", name, height=340,
+                   xaxis=dict(dtick=1) if few else None)

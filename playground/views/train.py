@@ -135,6 +135,23 @@ def hyperparameter_table(cfg: dict) -> None:
                  hide_index=True, width="stretch", height=35 * len(rows) + 38)
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def epoch_figures(job_id: str, epoch: int, stamp: tuple, _snap: dict) -> dict:
+    """The figures of one finished epoch, built once and shared (an epoch's records never change;
+    `stamp` tells a recycled job id after a restart apart): the page redraws every second while a
+    run trains, and rebuilding them took more time from the training thread than the curves."""
+    cfg, row = _snap["config"], _snap["epochs"][epoch - 1]
+    out = dict(samples=upscale(tile(row["prior_samples"], 4), 3),
+               weights=tf.weight_histogram_figure(row["weight_histogram"], epoch))
+    if cfg["kind"] == "vae":
+        out["map"] = tf.latent_map_figure(row["latent_map"], _snap["map_labels"], _snap["class_names"],
+                                          cfg["latent_dim"], epoch)
+        out["kl"] = tf.kl_dims_figure(row["kl_per_dim"], epoch)
+    elif row.get("class_histogram") is not None:
+        out["classes"] = tf.class_histogram_figure(row["class_histogram"], _snap["class_names"], epoch)
+    return out
+
+
 def draw_run(snap: dict, job_id: str) -> None:
     """Everything a run has recorded so far."""
     cfg, steps, epochs = snap["config"], snap["steps"], snap["epochs"]
@@ -164,24 +181,22 @@ def draw_run(snap: dict, job_id: str) -> None:
     else:
         e = 1
     row = epochs[e - 1]
+    figs = epoch_figures(job_id, e, (row["step"], row["seconds"]), snap)
     c = st.columns([3, 2], gap="medium")
     with c[0]:
-        if vae:
-            st.plotly_chart(tf.latent_map_figure(row["latent_map"], snap["map_labels"], snap["class_names"],
-                                                 cfg["latent_dim"], e), key="train_map", width="stretch")
+        if "map" in figs:
+            st.plotly_chart(figs["map"], key="train_map", width="stretch")
             st.caption(f"The codes of the same {len(snap['map_labels']):,} held-out images after each "
                        "epoch, coloured by their true class.")
-        elif row.get("class_histogram") is not None:
-            st.plotly_chart(tf.class_histogram_figure(row["class_histogram"], snap["class_names"], e),
-                            key="train_classes", width="stretch")
+        elif "classes" in figs:
+            st.plotly_chart(figs["classes"], key="train_classes", width="stretch")
             st.caption("What the classifier sees in the generator's samples: a few tall bars is mode "
                        "collapse. The dashed line is an even share.")
     with c[1]:
-        st.image(upscale(tile(row["prior_samples"], 4), 3), output_format="PNG",
+        st.image(figs["samples"], output_format="PNG",
                  caption=f"16 samples from the prior (the same z every epoch), epoch {e}")
-        if vae:
-            st.plotly_chart(tf.kl_dims_figure(row["kl_per_dim"], e), key="train_kl_dims",
-                            width="stretch")
+        if "kl" in figs:
+            st.plotly_chart(figs["kl"], key="train_kl_dims", width="stretch")
     st.markdown("**Parameters are learned, hyperparameters are chosen.** You chose the numbers on the "
                 "left before training; training chose the numbers on the right, one step at a time.")
     c = st.columns(2, gap="medium")
@@ -189,8 +204,7 @@ def draw_run(snap: dict, job_id: str) -> None:
         hyperparameter_table(cfg)
     with c[1]:
         st.metric("Parameters (weights and biases) learned", f"{snap['param_count']:,}")
-        st.plotly_chart(tf.weight_histogram_figure(row["weight_histogram"], e), key="train_weights",
-                        width="stretch")
+        st.plotly_chart(figs["weights"], key="train_weights", width="stretch")
 
 
 def remember_finished(job_id: str, status: dict | None) -> None:
