@@ -330,8 +330,10 @@ def axis_titles(lmap: LatentMap) -> tuple[str, str]:
     return "t-SNE 1", "t-SNE 2"
 
 
-def header(title: str, blurb: str) -> tuple:
-    """Page title + the current model, map and selection; stops the page on a broken model."""
+def header(title: str, blurb: str, *, needs_classifier: bool = True) -> models.LatentModel:
+    """Page title and blurb; returns the current model. Stops the page, saying why, on a broken
+    model or, for a GAN on a page that lays out its map (`needs_classifier`), a broken classifier:
+    the one place a page's model and a GAN's classifier are checked before anything uses them."""
     st.header(title)
     st.caption(blurb)
     try:
@@ -339,6 +341,14 @@ def header(title: str, blurb: str) -> tuple:
     except models.CheckpointError as e:
         st.error(f"This checkpoint cannot be loaded: {e}")
         st.stop()
+    if m.kind == "gan" and needs_classifier:
+        try:
+            classifier_for(m)
+        except models.CheckpointError as e:
+            st.error(f"**{st.session_state.model}** lays out its map by the features of the "
+                     f"classifier **{models.classifier_name(m.card)}**, which cannot be loaded ({e}). "
+                     "Pick another model, or restore that checkpoint.")
+            st.stop()
     return m
 
 

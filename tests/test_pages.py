@@ -280,6 +280,40 @@ def test_a_broken_classifier_is_named_on_the_sample_page(tmp_path, monkeypatch, 
     assert "mnist-classifier" in warnings and "truncated" in warnings, warnings
 
 
+@pytest.mark.parametrize("damage, reason", [("tampered", "sha256"), ("truncated", "truncated")])
+def test_a_gans_broken_classifier_stops_its_map_pages_with_the_reason(tmp_path, monkeypatch, damage, reason,
+                                                                      fresh_streamlit_caches):
+    """A GAN's map is laid out by its classifier's features: with that checkpoint broken, the pages
+    built on the map say which classifier and why, instead of raising CheckpointError; the Sample
+    and model pages still work without it."""
+    import shutil
+    root = tmp_path / "ckpts"
+    for name in ("mnist-gan", "mnist-classifier", "reference"):
+        shutil.copytree(models.CHECKPOINTS / name, root / name)
+    w = root / "mnist-classifier" / "model.safetensors"
+    data = bytearray(w.read_bytes())
+    if damage == "tampered":
+        data[len(data) // 2] ^= 0xFF             # same size: only the sha256 check finds it
+    else:
+        data = data[:1000]
+    w.write_bytes(bytes(data))
+    monkeypatch.setattr(models, "CHECKPOINTS", root)
+    at = run_app(model="mnist-gan", proj="pca")
+    for page in ("views/map.py", "views/drag.py", "views/interpolate.py", "views/upload.py"):
+        at.switch_page(page).run()
+        assert not at.exception, f"{page}: {[e.value for e in at.exception]}"
+        errors = " ".join(e.value for e in at.error)
+        assert "mnist-classifier" in errors and reason in errors and "mnist-gan" in errors, (page, errors)
+        assert not at.get("plotly_chart") and not at.image, f"{page} went on past the error"
+    at.switch_page("views/sample.py").run()
+    assert not at.exception and not at.error
+    assert at.image, "the Sample page shows its samples without the classifier"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "mnist-classifier" in warnings and reason in warnings, warnings
+    at.switch_page("views/model.py").run()
+    assert_clean(at, "model page")
+
+
 @pytest.mark.parametrize("setting", ["temperature 0", "truncation 0.2"])
 def test_codes_crowded_at_zero_are_explained_not_called_mode_collapse(setting):
     at = run_app(model="mnist-gan", proj="pca")

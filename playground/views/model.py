@@ -56,7 +56,7 @@ ss = st.session_state
 m = session.header(
     "How this model works",
     "The model card: architecture, hyperparameters and the figures its training run measured — plus "
-    "the ideas behind the model, to poke at.")
+    "the ideas behind the model, to poke at.", needs_classifier=False)    # the card is enough
 card, tr, met = m.card, m.card["training"], m.card["metrics"]
 
 c1, c2, c3, c4 = st.columns(4)
