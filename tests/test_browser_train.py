@@ -44,7 +44,7 @@ def test_train_shows_a_growing_curve_and_saves_the_run(page, app_url):
     assert page.locator(EXCEPTION).count() == 0
 
     page.get_by_role("textbox", name="Name of the checkpoint").fill("browser-run")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Saved as browser-run").wait_for(timeout=120_000)
     folder = Path(os.environ[lab.USER_DIR_ENV]) / "browser-run"
     saved = sorted(p.name for p in folder.parent.iterdir() if p.name.startswith("browser-run"))

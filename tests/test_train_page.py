@@ -357,6 +357,10 @@ def test_the_url_holds_the_knobs_and_the_run_and_bad_values_warn(tiny):
     assert "Finished: 4 steps, 1 epochs" in said(again) and again.session_state.train_job == job
     assert values(chart(again, "train_curve_a")["data"][0]["x"]) == [1, 2, 3, 4]
 
+    gone = open_train(job="job-999999")                  # a link to a run this server does not have
+    assert "That run is no longer on the server" in said(gone) and "job" not in gone.query_params
+    assert not gone.button(key="train_start").disabled
+
     bad = open_train(lr="banana", latent_dim="999", activation="swish")
     assert not bad.exception
     words = " ".join(w.value for w in bad.warning)

@@ -116,17 +116,18 @@ with left:
             knob(k, box, disabled=gan and k in tv.VAE_ONLY)
 ss._train_cfg = knobs_now()
 
+job_id = ss.get("train_job")
+status = jobs.worker().poll(job_id) if job_id else None
+if job_id and status is None:             # a link or a reload named a run the server no longer has
+    right.warning(tv.describe(None, jobs.worker().idle_s)[1], icon=":material/history:")
+    job_id = ss.train_job = None
+active = tv.is_active(status)
+
 # The URL holds the knobs and the run (app.py rewrites it on every full run; add ours back).
-st.query_params.update({**tv.to_url(ss._train_cfg), **({"job": ss.train_job} if ss.get("train_job") else {})})
+st.query_params.update({**tv.to_url(ss._train_cfg), **({"job": job_id} if job_id else {})})
 
 
 # ---- train, stop, and the live view ----------------------------------------------------------------
-
-job_id = ss.get("train_job")
-status = jobs.worker().poll(job_id) if job_id else None
-active = tv.is_active(status)
-
-
 
 def hyperparameter_table(cfg: dict) -> None:
     rows = [(tv.TITLES[k], tv.label(k, cfg[k]) if not (cfg["kind"] == "gan" and k in tv.VAE_ONLY) else "—")
