@@ -23,4 +23,4 @@ async def lifespan(_app):
     yield
 
 
-app = st.App("app.py", lifespan=lifespan)
+app = st.App(Path(__file__).with_name("app.py"), lifespan=lifespan)   # absolute: also for uvicorn

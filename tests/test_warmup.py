@@ -1,5 +1,8 @@
 """The server warms up before the first visitor: `playground/server.py` is an st.App whose lifespan
 starts `playground.warmup`, which loads the default model and its map into the shared cache."""
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from streamlit.web.server.app_discovery import discover_asgi_app
@@ -10,6 +13,47 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_server_py_is_an_app_that_streamlit_run_discovers():
     found = discover_asgi_app(ROOT / "playground" / "server.py")
     assert found.is_asgi_app and found.app_name == "app"
+
+
+# Runs server.py's `app` through the ASGI lifespan protocol, as uvicorn or `streamlit run` does at
+# server start, with the warm-up thread's work replaced by an event: prints whether the lifespan
+# started the warm-up (warmup.start) and its thread ran, by the time startup completed.
+LIFESPAN_PROBE = """
+import asyncio, importlib.util, json, sys, threading
+from pathlib import Path
+ROOT = Path(sys.argv[1])
+sys.path.insert(0, str(ROOT))
+from playground import warmup
+ran = threading.Event()
+warmup.warm = ran.set
+spec = importlib.util.spec_from_file_location("lp_server", ROOT / "playground" / "server.py")
+server = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(server)
+
+async def main():
+    inbox, sent = asyncio.Queue(), []
+    await inbox.put({"type": "lifespan.startup"})
+    async def send(message):
+        sent.append(message["type"])
+        if message["type"] == "lifespan.startup.complete":
+            sent.append({"started": warmup.STATE["started"] is not None, "ran": ran.wait(30)})
+            await inbox.put({"type": "lifespan.shutdown"})
+    await server.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, send)
+    return sent
+print(json.dumps(asyncio.run(asyncio.wait_for(main(), 90))))
+"""
+
+
+def test_the_servers_lifespan_starts_the_warm_up():
+    """Starting server.py's app (its lifespan, with Streamlit's runtime) starts the warm-up thread
+    before the server takes its first request. In a child process: Streamlit's runtime is one per
+    process, and AppTest runs in this one."""
+    out = subprocess.run([sys.executable, "-c", LIFESPAN_PROBE, str(ROOT)], cwd=ROOT / "tests",
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    sent = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sent == ["lifespan.startup.complete", {"started": True, "ran": True},
+                    "lifespan.shutdown.complete"], (sent, out.stderr[-3000:])
 
 
 def test_warm_up_loads_the_default_model_and_its_map_into_the_shared_cache(fresh_streamlit_caches):
