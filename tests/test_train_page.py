@@ -321,7 +321,8 @@ def test_a_run_that_blows_up_stops_itself_and_says_why(tiny):
     at.button(key="train_start").click().run()
     at = wait_until(at, lambda a: "The run stopped itself" in said(a))
     error = [e.value for e in at.error][0]
-    assert re.search(r"the learning rate is too high: the loss became (infinite|NaN \(not a number\)) at step \d+", error)
+    assert re.search(r"the learning rate is too high: the loss became (infinite|NaN \(not a number\)) "
+                     r"at step \d+", error)
     assert not [t for t in at.text_input if t.key == "train_save_name"]      # nothing worth saving
 
 

@@ -172,8 +172,11 @@ def draw_run(snap: dict, job_id: str) -> None:
         elif epochs:
             st.plotly_chart(tf.dead_relu_figure(epochs), key="train_dead", width="stretch")
     if not epochs:
-        st.caption(f"The latent map, the samples and the weights appear when the first epoch ends "
-                   f"(every {snap['total_steps'] // max(cfg['epochs'], 1):,} steps).")
+        every = f"every {snap['total_steps'] // max(cfg['epochs'], 1):,} steps"
+        st.caption(f"The latent map, the samples and the weights appear when the first epoch ends ({every})."
+                   if not snap["finished"] and not snap.get("run") else
+                   f"The run ended before its first epoch did ({every}), so there is no latent map, "
+                   "no samples and no weight histogram to show.")
         return
     n = len(epochs)
     if n > 1:
