@@ -292,7 +292,9 @@ def test_train_through_the_page_save_and_use_the_run_on_every_page(tiny):
     assert m.card["metrics"]["recon_class_accuracy"] >= 0     # measured as models.evaluate measures
     assert "tiny-run · z=2 · trained here" in at.sidebar.selectbox(key="model").options   # at once
 
-    at.sidebar.selectbox(key="model").set_value("tiny-run").run()
+    at.button(key="train_open").click().run()                      # "Open it on the latent map"
+    assert_clean(at, "the saved run on the map")
+    assert at.session_state.model == "tiny-run" and at.session_state["_page"] == ""   # the map page
     at.sidebar.radio[0].set_value("latent").run()
     for page in PAGES:
         at.switch_page(page).run()
