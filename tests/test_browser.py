@@ -1,5 +1,6 @@
 """What only a browser shows: the app in headless Chromium (Debian's), driven by Playwright."""
 import re
+import time
 from urllib.parse import parse_qs, urlparse
 
 from conftest import ARTIFACTS
@@ -63,9 +64,26 @@ def url_selection(url: str) -> list[int]:
     return decode_selection(parse_qs(urlparse(url).query).get("sel", [""])[0])
 
 
-# the URL changed to hold a selection, and the run that changed it has finished
-NEW_SELECTION_SHOWN = """(before) => location.href !== before && location.href.includes('sel=')
-    && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'"""
+PAGE_STATE = """() => ({url: location.href, heads: [...document.querySelectorAll('h3')].map(h => h.innerText),
+    state: document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state')})"""
+
+
+def wait_for_new_selection(page, before: str, timeout_s: float = 30) -> tuple[str, str]:
+    """Poll until the URL holds a selection other than `before`'s, the run has finished, and the
+    page's heading counts exactly the selection the URL holds: (url, heading). The URL changes in
+    the middle of a run (set_selection syncs it before the gallery draws), so waiting for the URL
+    alone can return while the old heading, or none, is still on the page."""
+    deadline = time.monotonic() + timeout_s
+    seen = None
+    while True:
+        seen = page.evaluate(PAGE_STATE)
+        heads = [h for h in seen["heads"] if "selected" in h]
+        if (seen["url"] != before and "sel=" in seen["url"] and seen["state"] == "notRunning" and heads
+                and heading_count(heads[0]) == len(url_selection(seen["url"]))):
+            return seen["url"], heads[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no new selection shown within {timeout_s} s: {seen}")
+        page.wait_for_timeout(200)
 
 
 def test_every_map_selection_counts_three_boxes_in_a_row_and_a_click(page, app_url):
@@ -76,9 +94,9 @@ def test_every_map_selection_counts_three_boxes_in_a_row_and_a_click(page, app_u
     x, y, index = page.evaluate(POINT_XY, 5)
     before = page.url
     page.mouse.click(x, y)
-    page.wait_for_function(NEW_SELECTION_SHOWN, arg=before, timeout=30_000)
-    assert url_selection(page.url) == [index]
-    assert selected_heading(page).startswith("1 selected")
+    url, heading = wait_for_new_selection(page, before)
+    assert url_selection(url) == [index]
+    assert heading.startswith("1 selected")
     assert page.locator("[data-testid='stImage']", has_text=f"#{index} ").count() == 1
 
     page.locator('[data-testid="stPlotlyChart"] .modebar-btn[data-val="select"]').first.click()
@@ -92,13 +110,11 @@ def test_every_map_selection_counts_three_boxes_in_a_row_and_a_click(page, app_u
         for t in range(1, 11):
             page.mouse.move(x0 + 14 * t, y0 + 14 * t)
         page.mouse.up()
-        page.wait_for_function(NEW_SELECTION_SHOWN, arg=before, timeout=30_000)
-        heading = selected_heading(page)
-        assert heading and "selected" in heading, f"selection {len(seen) + 1} was lost"
-        assert heading_count(heading) == len(url_selection(page.url)) > 0, (heading, page.url)
+        url, heading = wait_for_new_selection(page, before)          # else: selection n was lost
+        assert heading_count(heading) == len(url_selection(url)) > 0, (heading, url)
         assert page.locator("text=Click a point, or box / lasso several").count() == 0
         assert page.locator("[data-testid='stImage'] img").count() >= 1           # its images show
-        seen.append(page.url)
+        seen.append(url)
     assert len(set(seen)) == 3                                                     # three different ones
     assert page.locator(EXCEPTION).count() == 0
     page.screenshot(path=str(ARTIFACTS / "browser-map-selection.png"), full_page=True)
