@@ -120,6 +120,39 @@ def test_every_map_selection_counts_three_boxes_in_a_row_and_a_click(page, app_u
     page.screenshot(path=str(ARTIFACTS / "browser-map-selection.png"), full_page=True)
 
 
+EMPTY_SPOT = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    const L = gd._fullLayout, r = gd.getBoundingClientRect(), w = L._size.w, h = L._size.h;
+    const px = [];
+    for (const t of gd._fullData) for (let i = 0; i < t.x.length; i++)
+        px.push([L.xaxis.l2p(t.x[i]), L.yaxis.l2p(t.y[i])]);
+    let best = null;                                       // the grid spot farthest from every point
+    for (let gx = 0.05; gx < 1; gx += 0.05) for (let gy = 0.05; gy < 1; gy += 0.05) {
+        let d = Infinity;
+        for (const [x, y] of px) d = Math.min(d, Math.hypot(x - gx * w, y - gy * h));
+        if (!best || d > best[2]) best = [gx * w, gy * h, d];
+    }
+    return [r.left + L._size.l + best[0], r.top + L._size.t + best[1], best[2]]; }"""
+
+
+def test_double_click_on_empty_space_clears_a_selection_from_a_link(page, app_url):
+    """A selection restored from a link is drawn on a freshly mounted chart; a double-click on empty
+    space must clear it (the URL loses `sel`, the gallery goes), as it does for one made in the chart."""
+    page.goto(app_url + "/?model=mnist-vae&proj=tsne&sel=0,5")
+    page.locator("h3", has_text="2 selected").wait_for(timeout=90_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
+    wait_idle(page)
+    page.screenshot(path=str(ARTIFACTS / "browser-map-from-link.png"), full_page=True)
+    x, y, clearance = page.evaluate(EMPTY_SPOT)
+    assert clearance > 15, clearance                       # pixels from the nearest point
+    page.mouse.dblclick(x, y)
+    page.wait_for_function("() => !location.href.includes('sel=')", timeout=30_000)
+    wait_idle(page)
+    page.locator("text=Click a point, or box / lasso several").wait_for(timeout=30_000)
+    assert selected_heading(page) == ""
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=str(ARTIFACTS / "browser-map-cleared.png"), full_page=True)
+
+
 def test_drawing_a_digit_encodes_it(page, app_url):
     page.goto(app_url + "/upload?model=mnist-vae&proj=pca")
     canvas = page.locator("canvas[aria-label='drawing pad']")

@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from playground import session
+from playground.doubleclick import on_double_click
 from playground.figures import map_figure
 from playground.imaging import tile, to_float, upscale
 from playground.latent_map import describe_inverse
@@ -65,8 +66,12 @@ def map_with_selection():
     fig = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_source,
                      selected=state["marked"], atlas=atlas_img, extent=extent,
                      axis_titles=session.axis_titles(lmap), dragmode="pan")
-    event = st.plotly_chart(fig, key=f"map-{view}-{state['gen']}", on_select="rerun",
+    chart_key = f"map-{view}-{state['gen']}"
+    event = st.plotly_chart(fig, key=chart_key, on_select="rerun",
                             selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+    # Streamlit reports a double-click only on a chart holding a selection made in it; this also
+    # clears one drawn from a link or a remount
+    on_double_click(chart_key, lambda: session.set_selection([], len(lmap.y)), key="map_doubleclick")
     picked = picked_points(event)
     if picked is not None and picked != state["last_event"]:
         state["last_event"] = picked
