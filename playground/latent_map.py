@@ -33,9 +33,6 @@ GAN_SEED = 0
 class _UserCache:
     """build_map's default write_dir: the folder `user_maps()` names at the time of the call."""
 
-    def __repr__(self):
-        return "user_maps()"
-
 
 USER_CACHE = _UserCache()
 

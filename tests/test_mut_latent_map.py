@@ -413,3 +413,13 @@ def test_by_default_the_shipped_maps_are_found():
     m = FakeVAE("mnist-vae", card("mnist-vae")["weights"]["sha256"])
     built = lm.build_map(m, "pca", (images, labels), write_dir=None)     # default cache folders
     assert built.from_cache
+
+
+def test_the_user_map_cache_is_read_from_the_environment_at_call_time(tmp_path, monkeypatch, ref):
+    monkeypatch.delenv("LATENT_PLAYGROUND_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert lm.user_maps() == tmp_path / "home" / ".cache" / "latent-playground" / "maps"
+    monkeypatch.setenv("LATENT_PLAYGROUND_CACHE", str(tmp_path / "set-later"))
+    assert lm.user_maps() == tmp_path / "set-later" / "maps"
+    built = lm.build_map(FakeVAE(), "pca", ref, cache_dirs=[])          # default write_dir
+    assert (tmp_path / "set-later" / "maps" / built.cache_name).is_file()
