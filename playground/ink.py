@@ -23,6 +23,7 @@ INK = 0.2                 # after flattening, what counts as ink (of the local f
 LOCAL = 1 / 6             # contrast is normalised over windows of this share of the picture's side
 MNIST_STROKE = 0.112      # MNIST's median stroke width / its digit's longer side (reference set)
 STROKE_RANGE = (0.075, 0.17)   # outside this (MNIST's 10th-90th percentile), strokes are redrawn
+CONTRAST = 1.9            # strokes varying more than this (thick and thin: a bold serif) are redrawn
 BLOB = 0.35               # stroke width / side above this: a filled shape, never redrawn
 
 
@@ -302,14 +303,29 @@ def find_digits(mask: np.ndarray) -> Digits:
 
 # ---- pen and font ---------------------------------------------------------------------------------
 
+def _ridge(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the paper inside `mask`, and the strokes' middles (its local maxima)."""
+    inside = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    return inside, mask & (inside >= ndimage.maximum_filter(inside, 3))
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: twice the median distance to the paper along the strokes'
     middles (the ridge of the distance transform), less the centre pixel's half."""
     if not mask.any():
         return 0.0
-    inside = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-    ridge = mask & (inside >= ndimage.maximum_filter(inside, 3))
+    inside, ridge = _ridge(mask)
     return float(2 * np.median(inside[ridge]) - 1)
+
+
+def stroke_contrast(mask: np.ndarray) -> float:
+    """How much the stroke width varies: the 90th over the 10th percentile of the half-widths
+    along the middles. A pen: 1.2-1.6; a bold serif font (thick stems, thin hairlines): 2 or more."""
+    if not mask.any():
+        return 1.0
+    inside, ridge = _ridge(mask)
+    v = inside[ridge]
+    return float(np.percentile(v, 90) / max(np.percentile(v, 10), 0.5))
 
 
 def normalise_strokes(ink: np.ndarray, mask: np.ndarray, box) -> tuple[np.ndarray, float]:
@@ -321,7 +337,8 @@ def normalise_strokes(ink: np.ndarray, mask: np.ndarray, box) -> tuple[np.ndarra
     side = max(b - t, r - l)
     width = stroke_width(m)
     ratio = width / max(side, 1)
-    if side < 12 or STROKE_RANGE[0] <= ratio <= STROKE_RANGE[1] or ratio > BLOB:
+    contrast = stroke_contrast(m)
+    if side < 12 or ratio > BLOB or (STROKE_RANGE[0] <= ratio <= STROKE_RANGE[1] and contrast < CONTRAST):
         return ink * mask, 1.0
     pad = int(np.ceil(MNIST_STROKE * side)) + 2
     mp = np.pad(m, pad)
@@ -330,6 +347,9 @@ def normalise_strokes(ink: np.ndarray, mask: np.ndarray, box) -> tuple[np.ndarra
     to_ridge = ndimage.distance_transform_edt(~ridge)
     half = MNIST_STROKE * side / 2
     redrawn = np.clip(half + 0.5 - to_ridge, 0, 1).astype(np.float32)       # anti-aliased edge
+    if ratio > STROKE_RANGE[1] and contrast < CONTRAST:
+        eroded = np.clip(inside - (width - 2 * half) / 2 + 0.5, 0, 1)
+        redrawn = np.maximum(redrawn, eroded).astype(np.float32)
     out = np.zeros_like(ink)
     H, W = ink.shape
     top, left = t - pad, l - pad
