@@ -121,7 +121,7 @@ def test_save_never_overwrites_and_loads_by_path(tmp_path):
     assert (a.name, b.name) == ("mine", "mine-2")
     m = models.load(b)
     assert m.card["training"]["lr"] == run.config.lr and m.card["training"]["steps"] == 1
-    assert m.card["architecture"]["vae"]["args"]["hidden_layers"] == 1
+    assert m.card["architecture"]["vae"]["args"] == run.arch and run.arch["hidden_layers"] == run.config.hidden_layers
 
 
 def test_full_disk_gives_words_and_leaves_nothing(tmp_path, monkeypatch):
