@@ -61,6 +61,9 @@ def test_warm_up_loads_the_default_model_and_its_map_into_the_shared_cache(fresh
     session._MAPS.items.clear()
     warmup.warm()
     assert warmup.STATE["error"] is None
+    from models import lab
+    assert "torch" in lab._warmed, "the Train page's one-off costs were left for the first Train press"
+    assert 0 < warmup.STATE["map_ready"] <= warmup.STATE["finished"]
     keys = list(session._MAPS.items)
     sha = session.load_model(session.DEFAULT_MODEL).card["weights"]["sha256"]
     assert (session.DEFAULT_MODEL, sha, session.DEFAULT_PROJECTION) in keys
