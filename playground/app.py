@@ -34,6 +34,7 @@ if not warmup.loaded():     # the first run in this process, or one while the se
 else:
     import models  # noqa: E402
     from playground import session  # noqa: E402
+from playground import train_status  # noqa: E402
 
 models.limit_threads()
 
@@ -89,5 +90,7 @@ if names:
     session.sync_url()
 page = st.navigation(PAGES)
 session.note_page(page.url_path)
+if names:
+    train_status.show(page.url_path, PAGES[-1])     # keeps a run alive while its person is elsewhere
 if names:
     page.run()

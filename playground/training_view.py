@@ -341,3 +341,27 @@ def map_sample(test_x: np.ndarray, test_y: np.ndarray, n: int = lab.MAP_SAMPLE):
     """The fixed held-out images a run's latent map shows (the same pick as LabRun's)."""
     pick = np.random.default_rng(0).permutation(len(test_x))[:n]
     return test_x[pick], test_y[pick].astype(np.int64)
+
+
+# ---- the sidebar's note about this session's run, on the other pages ---------------------------
+
+ENDED = {"done": "finished", "cancelled": "stopped", "idle-stopped": "stopped (nobody was watching it)",
+         "failed": "failed"}
+
+
+def sidebar_words(status: dict | None) -> str:
+    """One short line about a run for the sidebar of the other pages: its progress while it waits or
+    trains, how it ended once it has."""
+    if status is None:
+        return ""
+    snap = status.get("progress") or {}
+    if status["state"] == "queued":
+        return f"Training run waiting in the queue (position {status['position']})."
+    if status["state"] == "running":
+        if not snap:
+            return "Training: starting…"
+        epochs = snap["config"]["epochs"]
+        return (f"Training: step {snap['step']:,} of {snap['total_steps']:,}, "
+                f"epoch {min(snap['epoch'] + 1, epochs)} of {epochs}")
+    how = "stopped itself (it blew up)" if snap.get("stop_reason") else ENDED.get(status["state"], status["state"])
+    return f"Your training run {how} — see the Train page."

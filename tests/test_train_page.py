@@ -469,3 +469,59 @@ def test_a_gan_run_shows_both_players_and_the_classes_of_its_samples(tiny):
     shares = values(chart(at, "train_classes")["data"][0]["y"])
     assert len(shares) == 10 and abs(sum(shares) - 1) < 1e-6
     assert not [c for c in at.get("plotly_chart") if "train_map" in c.proto.id]    # no encoder, no map
+
+
+# ---- the sidebar's note on the other pages ------------------------------------------------------------
+
+def test_sidebar_words_say_progress_and_how_a_run_ended():
+    snap = dict(step=250, total_steps=3000, epoch=1, seconds=12.0, stop_reason=None, config=dict(epochs=12))
+    assert tv.sidebar_words(dict(state="running", position=0, progress=snap)) == (
+        "Training: step 250 of 3,000, epoch 2 of 12")
+    assert "position 2" in tv.sidebar_words(dict(state="queued", position=2, progress=None))
+    assert tv.sidebar_words(dict(state="done", position=0, progress=snap)) == (
+        "Your training run finished — see the Train page.")
+    assert "blew up" in tv.sidebar_words(dict(state="done", position=0, progress=dict(snap, stop_reason="x")))
+    assert tv.sidebar_words(None) == ""
+
+
+def sidebar_text(at) -> str:
+    return " | ".join(c.value for c in at.sidebar.caption)
+
+
+def test_a_run_stays_alive_and_shows_in_the_sidebar_while_its_person_is_on_another_page(tiny):
+    """The worker stops a run nobody polls for 2 minutes: the sidebar's note polls it from the
+    other pages (and says how far it is), so visiting the latent map does not kill it."""
+    from streamlit.testing.v1 import AppTest
+    gate = threading.Event()
+    snap = dict(step=250, total_steps=3000, epoch=1, seconds=12.0, stop_reason=None, config=dict(epochs=12))
+
+    def fn(ctx):
+        ctx.progress = snap
+        gate.wait(60)
+
+    w = jobs.worker()
+    job = w.submit(fn, "VAE on MNIST digits")
+    try:
+        end = time.monotonic() + 30
+        while w.poll(job)["state"] != "running" and time.monotonic() < end:
+            time.sleep(0.05)
+        at = AppTest.from_file(APP, default_timeout=120).run()        # the latent map
+        assert "Training:" not in sidebar_text(at)                     # no run in this session
+        at.session_state.train_job = job
+        w._jobs[job].last_poll = 0.0                                   # as if long unwatched
+        at.run()
+        assert_clean(at, "map page with a run training")
+        assert w._jobs[job].last_poll > 0.0                            # the map page polled it
+        assert "Training: step 250 of 3,000, epoch 2 of 12" in sidebar_text(at)
+        assert [p.proto.value for p in at.get("progress")] == [8]       # 250 / 3000, in percent
+        gate.set()
+        while tv.is_active(w.poll(job)) and time.monotonic() < end:
+            time.sleep(0.05)
+        at.run()
+        assert "Your training run finished — see the Train page." in sidebar_text(at)
+        at.switch_page("views/train.py").run()
+        assert "finished" not in sidebar_text(at)                      # the Train page says it itself
+        at.switch_page("views/map.py").run()
+        assert "finished" not in sidebar_text(at)                      # said, and seen: not again
+    finally:
+        gate.set()
