@@ -173,9 +173,18 @@ def _lines_at(ys: np.ndarray, xs: np.ndarray, length: int, span: int, vertical: 
     return a, runs
 
 
+def _fence(values: np.ndarray) -> float:
+    """The line's own ink at one offset across it: the upper fence of its values along it (upper
+    quartile + 1.5 interquartile ranges), so its grain goes too; a crossing stroke is an outlier."""
+    if values.size == 0:
+        return 0.0
+    q1, q3 = np.percentile(values, [25, 75])
+    return float(q3 + 1.5 * (q3 - q1))
+
+
 def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
     """Ruled and squared paper and margins: long, thin, straight lines across the picture. Each
-    line's own ink (its upper quartile along it, offset by offset across it) comes off, and a pixel keeps at
+    line's own ink (the upper fence of its values along it, offset by offset across it) comes off, and a pixel keeps at
     least the fainter of the values just beyond the line's two sides, so a stroke crossing a line
     stays whole, one lying along it keeps what is darker than the line, and the line alone goes. Lines are removed only where there are at least two
     parallel ones (paper's ruling), and then a single crossing one (a margin) as well: one straight
@@ -211,8 +220,7 @@ def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
             # stroke darker than the line keeps the rest, and one crossing it keeps its sides' ink
             step = np.floor(pv - (lo - 1)).astype(np.int64)
             vals = src[on]
-            level = np.array([np.percentile(vals[step == k], 75) if (step == k).any() else 0.0
-                              for k in range(step.max() + 1)])
+            level = np.array([_fence(vals[step == k]) for k in range(step.max() + 1)])
             out[on] = np.maximum(np.minimum(*side), vals - level[step])
     return out, len(rows) + len(cols)
     return out, len(rows) + len(cols)

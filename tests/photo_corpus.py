@@ -16,8 +16,12 @@ own set, with everything else kept ordinary (flat light paper, a dark pen, JPEG 
                                    low-jpeg
 
 `usable` is the list of reference indices to draw handwriting from: the tests pass the digits whose
-own reconstruction the classifier reads right, so a score measures what preprocessing loses, not
-what the VAE never could.
+own reconstruction the classifier reads right (with probability >= 0.9), so a score measures what
+preprocessing loses, not what the VAE never could. `glyphs` does the same for typeset digits: per
+font, the digits whose ideal 28x28 (the glyph itself, framed like MNIST, no photo) the VAE and
+classifier read so. Some glyphs fail even so (e.g. the sans 6, whose hook the classifier reads as
+an 8 even before the VAE; bold serif 1, 4, 5, 6: shapes no MNIST writer uses, such as a 1 on a slab
+foot); the tests leave them out, and `python tests/photo_corpus.py` names them.
 """
 from __future__ import annotations
 
@@ -32,6 +36,11 @@ from scipy import ndimage
 
 DATA = Path(__file__).resolve().parent / "data"
 SERIF = [DATA / "DejaVuSerif-digits.ttf", DATA / "DejaVuSerif-Bold-digits.ttf"]
+FONTS = {"sans-font": [None], "serif-font": SERIF}        # None: Pillow's built-in sans
+
+
+def font(path, size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size) if path is None else ImageFont.truetype(str(path), size)
 EASY = ["clean", "off-centre", "transparent", "16-bit", "exif-rotated", "palette", "thick-marker"]
 PHOTOS = ["gradient-shadow", "ruled-paper", "squared-paper", "ruled-under-gradient", "specks",
           "border-marks", "stray-mark", "coloured-ink", "thin-pen", "sans-font", "serif-font",
@@ -39,6 +48,7 @@ PHOTOS = ["gradient-shadow", "ruled-paper", "squared-paper", "ruled-under-gradie
 PHENOMENA = EASY + PHOTOS
 PAPER = np.array([236, 232, 222], np.float32) / 255
 PEN = np.array([28, 30, 42], np.float32) / 255
+PEN_LEVEL = 0.3         # coverage where the upsampled MNIST digit passes this: faint strokes kept
 INKS = {"blue": (25, 55, 190), "red": (190, 30, 35), "green": (20, 120, 50), "purple": (95, 35, 140)}
 
 
@@ -61,7 +71,7 @@ def handwriting(img28: np.ndarray, height: int, pen: str = "pen") -> np.ndarray:
     """A reference digit as pen ink coverage in [0, 1], `height` pixels tall (the 28x28 frame)."""
     up = np.asarray(Image.fromarray(img28).resize((height, height), Image.BICUBIC), np.float32) / 255
     up = ndimage.gaussian_filter(up, height / 120)
-    level = {"pen": 0.45, "thin": 0.8, "marker": 0.3}[pen]
+    level = {"pen": PEN_LEVEL, "thin": 0.8, "marker": 0.3}[pen]
     cov = np.clip((up - level) / 0.12 + 0.5, 0, 1)
     if pen == "thin":                                     # a fineliner: the stroke's medial axis
         mask = cov > 0.5
@@ -180,7 +190,7 @@ def to_bytes(rgb: np.ndarray | Image.Image, fmt: str = "JPEG", **kw) -> bytes:
 
 
 def page(rng, big=False) -> tuple[int, int]:
-    w = int(rng.integers(480, 720)) if not big else int(rng.integers(720, 960))
+    w = int(rng.integers(400, 640)) if not big else int(rng.integers(640, 880))
     return int(w * rng.uniform(0.7, 0.8)), w
 
 
@@ -213,8 +223,9 @@ def perspective(im: Image.Image, rng, amount: float) -> Image.Image:
         int(v * 255) for v in PAPER))
 
 
-def make(phenomenon: str, images: np.ndarray, labels: np.ndarray, idx: list[int], rng) -> Sample:
-    """One picture of `phenomenon` from reference digits `idx` (several-digits uses all of them)."""
+def make(phenomenon: str, images: np.ndarray, labels: np.ndarray, idx: list[int], rng, glyphs=None) -> Sample:
+    """One picture of `phenomenon` from reference digits `idx` (several-digits uses all of them);
+    typeset digits from `glyphs` {font path: digits} (every digit of every font by default)."""
     i = idx[0]
     img, lab = images[i], (int(labels[i]),)
     name = f"{phenomenon}-{i}"
@@ -318,12 +329,11 @@ def make(phenomenon: str, images: np.ndarray, labels: np.ndarray, idx: list[int]
         ink = np.array(list(INKS.values())[int(rng.integers(len(INKS)))], np.float32) / 255
         return Sample(name, to_bytes(render(cov, rng, ink=ink)), lab)
     if phenomenon in ("sans-font", "serif-font"):
-        digit = int(rng.integers(10))
+        choices = [(f, d) for f in FONTS[phenomenon] for d in (glyphs or {}).get(f, range(10))]
+        f, digit = choices[int(rng.integers(len(choices)))]
         h, w = page(rng)
         size = int(h * rng.uniform(0.3, 0.5))
-        font = ImageFont.load_default(size=size) if phenomenon == "sans-font" else \
-            ImageFont.truetype(str(SERIF[int(rng.integers(len(SERIF)))]), size)
-        cov_d = typeset(digit, size, font)
+        cov_d = typeset(digit, size, font(f, size))
         canvas = np.zeros((h, w), np.float32)
         place(canvas, cov_d, int((h - cov_d.shape[0]) / 2 + rng.uniform(-0.1, 0.1) * h),
               int((w - cov_d.shape[1]) / 2 + rng.uniform(-0.2, 0.2) * w))
@@ -351,8 +361,8 @@ def make(phenomenon: str, images: np.ndarray, labels: np.ndarray, idx: list[int]
     raise KeyError(phenomenon)
 
 
-def corpus(usable, n: int = 25, phenomena=PHENOMENA, seed: int = 12) -> dict[str, list[Sample]]:
-    """`n` pictures per phenomenon, the same every time for the same `usable` digits."""
+def corpus(usable, n: int = 25, phenomena=PHENOMENA, seed: int = 12, glyphs=None) -> dict[str, list[Sample]]:
+    """`n` pictures per phenomenon, the same every time for the same `usable` digits and `glyphs`."""
     import models
     images, labels = models.reference("mnist")
     usable = np.asarray(usable)
@@ -363,20 +373,42 @@ def corpus(usable, n: int = 25, phenomena=PHENOMENA, seed: int = 12) -> dict[str
         for k in range(n):
             count = int(rng.integers(2, 5)) if ph == "several-digits" else 1
             idx = [int(v) for v in rng.choice(usable, count, replace=False)]
-            samples.append(make(ph, images, labels, idx, rng))
+            samples.append(make(ph, images, labels, idx, rng, glyphs))
         out[ph] = samples
     return out
 
 
 # ---- scoring --------------------------------------------------------------------------------------
 
-def usable_digits(vae, clf, per_class: int | None = None) -> np.ndarray:
-    """Reference indices whose own reconstruction `clf` reads right (what preprocessing can at best reach)."""
+SURE = 0.9                # the classifier's probability of the right digit, on the ideal input's reconstruction
+
+
+def _read_surely(p: np.ndarray, labels) -> np.ndarray:
+    labels = np.asarray(labels)
+    return (p.argmax(1) == labels) & (p[np.arange(len(p)), labels] >= SURE)
+
+
+def usable_digits(vae, clf) -> np.ndarray:
+    """Reference indices whose own reconstruction `clf` reads right with probability >= SURE (1,777
+    of the 2,000): what preprocessing can at best reach. (Borderline digits flip on any change at
+    all, JPEG grain included, which is not what preprocessing loses.)"""
     import models
     images, labels = models.reference("mnist")
     x = images[:, None].astype(np.float32) / 255
-    right = clf.predict_proba(vae.decode(vae.encode(x))).argmax(1) == labels
-    return np.flatnonzero(right)
+    return np.flatnonzero(_read_surely(clf.predict_proba(vae.decode(vae.encode(x))), labels))
+
+
+def usable_glyphs(vae, clf) -> dict:
+    """{font path: digits} whose glyph, framed like MNIST with nothing else done (no paper, no
+    photo), the VAE reconstructs so that `clf` reads it right: what preprocessing can at best reach."""
+    from playground.preprocess import _content_box, _frame
+    out = {}
+    for f in [p for paths in FONTS.values() for p in paths]:
+        covs = [typeset(d, 200, font(f, 200)) for d in range(10)]
+        x = np.stack([_frame(c, _content_box(c), 20, "mass") for c in covs])[:, None].astype(np.float32)
+        sure = _read_surely(clf.predict_proba(vae.decode(vae.encode(x))), range(10))
+        out[f] = [d for d in range(10) if sure[d]]
+    return out
 
 
 def read_back(vae, clf, inputs: list[np.ndarray]) -> np.ndarray:
@@ -428,10 +460,15 @@ def main():
     ap.add_argument("--save", help="write the pictures to this folder")
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("-v", action="store_true", help="name the failures")
+    ap.add_argument("--all-glyphs", action="store_true", help="keep glyphs no MNIST model reads")
     args = ap.parse_args()
     vae, clf = models.load("mnist-vae"), models.load("mnist-classifier")
     t = time.perf_counter()
-    sets = corpus(usable_digits(vae, clf), args.n, args.only or PHENOMENA)
+    glyphs = usable_glyphs(vae, clf)
+    print("glyphs left out (their ideal 28x28 is read wrong):",
+          {str(f and f.name or "sans"): sorted(set(range(10)) - set(d)) for f, d in glyphs.items()})
+    sets = corpus(usable_digits(vae, clf), args.n, args.only or PHENOMENA,
+                  glyphs=None if args.all_glyphs else glyphs)
     print(f"corpus: {sum(map(len, sets.values()))} pictures in {time.perf_counter() - t:.1f} s")
     many = getattr(preprocess, "prepare_many", None)
     for ph, samples in sets.items():
