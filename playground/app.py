@@ -63,7 +63,7 @@ with st.sidebar:
         if ss.get("model") not in names:
             ss.model = session.default_model(names)
         st.selectbox("Model", names, key="model", format_func=session.model_label,
-                     on_change=lambda: ss.update(sel=[]),
+                     on_change=session.model_switched,
                      help="Every checkpoint in checkpoints/: VAEs (encoder + decoder) and GANs "
                           "(generator + discriminator), for MNIST digits and Fashion-MNIST.")
         st.caption(session.model_summary(ss.model))

@@ -243,7 +243,19 @@ def default_model(names: list[str]) -> str | None:
 
 
 def default_projection(methods: list[str]) -> str | None:
-    return DEFAULT_PROJECTION if DEFAULT_PROJECTION in methods else (methods[0] if methods else None)
+    """A model's own default: its latent plane when it has one (z = 2: the plane IS the code, nothing
+    is projected), else t-SNE."""
+    for method in ("latent", DEFAULT_PROJECTION):
+        if method in methods:
+            return method
+    return methods[0] if methods else None
+
+
+def model_switched() -> None:
+    """The person picked another model: no selection, and the projection goes back to that model's
+    default (app.py fills it in once it knows the model's projections). A link that names a model
+    and a projection keeps its projection: it goes through init_state, not here."""
+    st.session_state.update(sel=[], proj="")
 
 
 def note_page(path: str) -> None:

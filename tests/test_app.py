@@ -65,6 +65,24 @@ def test_switching_model_and_projection():
     assert at.sidebar.radio(key="proj").options[0].startswith("Latent plane")
 
 
+def test_each_model_opens_on_its_own_default_projection():
+    """A 2-D model opens on its latent plane (it needs no projection), any other on t-SNE; picking
+    another model in the sidebar goes to that model's default, while a link keeps its projection."""
+    at = run_app()
+    assert at.session_state.model == "mnist-vae" and at.session_state.proj == "tsne"
+    at.sidebar.radio(key="proj").set_value("pca").run()
+    for name, proj in [("mnist-vae2d", "latent"), ("fashion-mnist-vae2d", "latent"), ("mnist-vae", "tsne"),
+                       ("fashion-mnist-gan", "tsne")]:
+        at.sidebar.selectbox(key="model").set_value(name).run()
+        assert_clean(at, f"switched to {name}")
+        assert at.session_state.proj == proj, name
+        assert at.query_params["proj"] in (proj, [proj])
+    at = run_app(model="mnist-vae2d")
+    assert at.session_state.proj == "latent"
+    at = run_app(model="mnist-vae2d", proj="pca")               # a link's explicit projection stays
+    assert at.session_state.proj == "pca"
+
+
 def test_query_params_restore_model_projection_and_selection():
     at = run_app(model="mnist-vae", proj="tsne", sel="3,17,42")
     assert_clean(at, "restored")

@@ -295,7 +295,7 @@ def test_train_through_the_page_save_and_use_the_run_on_every_page(tiny):
     at.button(key="train_open").click().run()                      # "Open it on the latent map"
     assert_clean(at, "the saved run on the map")
     assert at.session_state.model == "tiny-run" and at.session_state["_page"] == ""   # the map page
-    at.sidebar.radio[0].set_value("latent").run()
+    assert at.session_state.proj == "latent"                  # a z = 2 run opens on its latent plane
     for page in PAGES:
         at.switch_page(page).run()
         assert_clean(at, f"{page} with the saved run")

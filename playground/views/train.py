@@ -276,7 +276,8 @@ def save(run) -> None:
 
 
 def open_on_map(key: str) -> None:
-    ss.model, ss.sel = key, []
+    ss.model = key
+    session.model_switched()          # its own default projection: the latent plane for z = 2
 
 
 st.subheader("Save and delete", divider="gray")
