@@ -229,8 +229,10 @@ def describe(status: dict | None, idle_s: float) -> tuple[str, str]:
         if not snap:
             return "info", "Starting: reading the training images and building the network…"
         epochs = snap["config"]["epochs"]
+        left = time_left(step, total, snap["seconds"])
         return ("info", f"Training: step {step:,} of {total:,}, epoch {min(snap['epoch'] + 1, epochs)} "
-                        f"of {epochs}, {snap['seconds']:.0f} s so far.")
+                        f"of {epochs} · {duration(snap['seconds'])} so far"
+                        + (f" · about {duration(left, rough=True)} left." if left is not None else "."))
     if state == "failed":
         return "error", f"The run failed: {status.get('error')}"
     if snap.get("stop_reason"):
@@ -246,6 +248,31 @@ def describe(status: dict | None, idle_s: float) -> tuple[str, str]:
         return ("warning", f"Stopped at step {step:,} of {total:,}: nobody was watching it for "
                            f"{idle_s / 60:.0f} minutes (a run nobody watches is stopped).")
     return "info", state
+
+
+MIN_STEPS_TO_ESTIMATE = 5        # fewer steps than this measure the start-up more than the pace
+
+
+def time_left(step: int, total: int, seconds: float) -> float | None:
+    """Seconds until the run's last step at the pace measured so far (steps per second over the whole
+    run, so the epochs' held-out measurements are counted in); None before there is a pace to go by."""
+    if step < MIN_STEPS_TO_ESTIMATE or seconds <= 0 or total <= 0:
+        return None
+    return max(0, total - step) * seconds / step
+
+
+def duration(seconds: float, rough: bool = False) -> str:
+    """Seconds in words: '12 s', '3 min 5 s', '1 h 20 min'. rough (an estimate): whole minutes from
+    a minute on, 5-second steps below it."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{max(5, 5 * round(s / 5)) if rough else s} s"
+    if s < 3600:
+        if rough:
+            return f"{round(s / 60)} min"
+        return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
+    h, m = divmod(round(s / 60), 60)
+    return f"{h} h {m} min" if m else f"{h} h"
 
 
 def fraction(status: dict | None) -> float:

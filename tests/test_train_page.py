@@ -115,7 +115,9 @@ def test_describe_says_each_state_in_words():
     assert tv.describe(q, 120)[1].startswith("Waiting in the queue at position 2: 2 runs are ahead")
     assert tv.describe(dict(state="running", position=0, progress=None), 120)[1].startswith("Starting")
     assert tv.describe(dict(state="running", position=0, progress=snap), 120) == (
-        "info", "Training: step 12 of 40, epoch 2 of 10, 3 s so far.")
+        "info", "Training: step 12 of 40, epoch 2 of 10 · 3 s so far · about 5 s left.")
+    assert tv.describe(dict(state="running", position=0, progress=dict(snap, step=2, seconds=0.4)), 120) == (
+        "info", "Training: step 2 of 40, epoch 2 of 10 · 0 s so far.")          # no pace yet: no guess
     nan = dict(snap, stop_reason="the learning rate is too high: the loss became infinite at step 3 (loss)")
     level, words = tv.describe(dict(state="done", position=0, progress=nan), 120)
     assert level == "error" and "the loss became infinite at step 3" in words
@@ -125,6 +127,19 @@ def test_describe_says_each_state_in_words():
                                                                        progress=snap), 120)[1]
     assert tv.describe(None, 120)[0] == "warning"
     assert tv.fraction(dict(progress=snap)) == 12 / 40
+
+
+def test_time_left_goes_by_the_pace_so_far_and_reads_as_words():
+    assert tv.time_left(250, 3000, 12.0) == pytest.approx(132.0)     # 2,750 steps at 250 per 12 s
+    assert tv.time_left(3000, 3000, 50.0) == 0
+    assert tv.time_left(4, 3000, 1.0) is None and tv.time_left(250, 3000, 0.0) is None
+    assert tv.duration(12.4) == "12 s" and tv.duration(185) == "3 min 5 s" and tv.duration(120) == "2 min"
+    assert tv.duration(4800) == "1 h 20 min" and tv.duration(7200) == "2 h"
+    assert tv.duration(132, rough=True) == "2 min" and tv.duration(12, rough=True) == "10 s"
+    assert tv.duration(1, rough=True) == "5 s"                     # never "about 0 s left"
+    snap = dict(step=250, total_steps=3000, epoch=0, seconds=12.0, stop_reason=None, config=dict(epochs=12))
+    assert tv.describe(dict(state="running", position=0, progress=snap), 120)[1] == (
+        "Training: step 250 of 3,000, epoch 1 of 12 · 12 s so far · about 2 min left.")
 
 
 def test_the_session_store_keeps_the_newest_runs():
