@@ -21,6 +21,9 @@ The process-wide worker (`worker()`) is configured by environment variables:
   so it also bounds the server's own torch work (decoding, maps); each thread that runs torch
   ops gets its own team of that many, so with the default a run and the server's page work each
   use at most half the cores instead of fighting over all of them.
+- LATENT_PLAYGROUND_TRAIN_NICE: how much lower the training threads' CPU priority is than the
+  server's (default 10, 0 to 19; Linux `nice` per thread), so when the cores are busy the
+  pages people are using go first and training takes what is left.
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ KEEP_S = 1800.0
 MAX_FINISHED = 32
 RUNS_ENV = "LATENT_PLAYGROUND_TRAIN_RUNS"
 THREADS_ENV = "LATENT_PLAYGROUND_TRAIN_THREADS"
+NICE_ENV = "LATENT_PLAYGROUND_TRAIN_NICE"
 FINISHED = ("done", "failed", "cancelled", "idle-stopped")
 
 
@@ -74,11 +78,11 @@ class Context:
 
 
 class Worker:
-    def __init__(self, max_running: int = 1, threads: int = 1, idle_s: float = IDLE_S,
+    def __init__(self, max_running: int = 1, threads: int = 1, idle_s: float = IDLE_S, nice: int = 0,
                  keep_s: float = KEEP_S, max_finished: int = MAX_FINISHED, warm=None):
         """`warm`: called once on each worker thread before its first job (one-off imports and
         reads, so they happen while the person is still choosing knobs); a failure is ignored."""
-        self.max_running, self.threads, self.idle_s = max_running, threads, idle_s
+        self.max_running, self.threads, self.idle_s, self.nice = max_running, threads, idle_s, nice
         self.keep_s, self.max_finished, self.warm = keep_s, max_finished, warm
         self._lock = threading.Condition()
         self._queue: list[Job] = []
@@ -146,6 +150,7 @@ class Worker:
 
     def _serve(self):
         import torch
+        lower_priority(self.nice)
         torch.set_num_threads(self.threads)
         if self.warm is not None:
             try:
@@ -200,10 +205,24 @@ def _env_int(name: str, default: int, lo: int, hi: int) -> int:
 
 
 def settings() -> dict:
-    """max_running and threads for the process-wide worker, from the environment (see above)."""
+    """max_running, threads and nice for the process-wide worker, from the environment (see above)."""
     cores = os.cpu_count() or 1
     return dict(max_running=_env_int(RUNS_ENV, 1, 1, 64),
-                threads=_env_int(THREADS_ENV, max(1, cores // 2), 1, cores))
+                threads=_env_int(THREADS_ENV, max(1, cores // 2), 1, cores),
+                nice=_env_int(NICE_ENV, 10, 0, 19))
+
+
+def lower_priority(nice: int) -> bool:
+    """Lower the calling thread's CPU priority by `nice` (Linux: a thread is a task with its own
+    nice value; threads it starts inherit it). False where the platform does not allow it."""
+    if nice <= 0:
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 def _warm_lab() -> None:

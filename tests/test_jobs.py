@@ -119,13 +119,15 @@ def test_settings_from_the_environment(monkeypatch):
     from playground import jobs
     monkeypatch.delenv(jobs.RUNS_ENV, raising=False)
     monkeypatch.delenv(jobs.THREADS_ENV, raising=False)
+    monkeypatch.delenv(jobs.NICE_ENV, raising=False)
     monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
-    assert jobs.settings() == dict(max_running=1, threads=4)
+    assert jobs.settings() == dict(max_running=1, threads=4, nice=10)
     monkeypatch.setattr(jobs.os, "cpu_count", lambda: 2)
-    assert jobs.settings() == dict(max_running=1, threads=1)
+    assert jobs.settings() == dict(max_running=1, threads=1, nice=10)
     monkeypatch.setenv(jobs.RUNS_ENV, "3")
     monkeypatch.setenv(jobs.THREADS_ENV, "2")
-    assert jobs.settings() == dict(max_running=3, threads=2)
+    monkeypatch.setenv(jobs.NICE_ENV, "0")
+    assert jobs.settings() == dict(max_running=3, threads=2, nice=0)
     monkeypatch.setenv(jobs.THREADS_ENV, "4")
     with pytest.raises(ValueError, match="LATENT_PLAYGROUND_TRAIN_THREADS=4: expected a whole number from 1 to 2"):
         jobs.settings()
@@ -153,3 +155,14 @@ def test_warm_runs_once_per_worker_thread_before_the_first_job_and_may_fail():
     done = [wait(w, j) for j in jids]
     assert all(s["state"] == "done" and s["result"] >= 1 for s in done)    # warmed first, served on
     assert sorted(calls) == ["train-worker-0", "train-worker-1"]
+
+
+def test_training_threads_run_at_a_lower_cpu_priority_than_the_server():
+    """Pages people use go first when the cores are busy: the worker's thread (and torch's threads
+    it starts) is niced; the calling (server) thread keeps its priority."""
+    import os
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    w = Worker(idle_s=60, nice=7)
+    job = w.submit(lambda ctx: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert wait(w, job)["result"] == min(19, mine + 7)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
