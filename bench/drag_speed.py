@@ -1,13 +1,16 @@
 """Dragging through latent space: browser-side update rate and latency, server-side work per step.
 
-    python bench/drag_speed.py            # starts the app on a free port, drives Debian's chromium
+    python bench/drag_speed.py                   # starts the app on a free port, drives Debian's chromium
+    python bench/drag_speed.py --while-training  # the same while another tab trains the default preset
 In the browser (headless Chromium, Playwright): drags the cursor across the map in 60 pointer moves
 and reads the component's own counters: preview updates per second while dragging, and the time from
-each pointer event to the frame that shows its image (p50, p95). On the server: the learned or exact
+each pointer event to the frame that shows its image (p50, p95); then releases the cursor at 8 new
+points and times each release to the moment the exact decoding is shown (p50, p95). On the server: the learned or exact
 inverse + decode + PNG encode of one cursor position (what a release costs), best of 50.
 """
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -41,7 +44,35 @@ def server_step():
         print(f"  {name:20s} {method:5s} {best_of(step, 50) * 1000:6.2f} ms")
 
 
-def browser():
+def start_training(b, url: str) -> None:
+    """Another tab presses Train on the default preset and keeps watching (so the run is not idle)."""
+    page = b.new_page(viewport={"width": 1440, "height": 1100})
+    page.goto(f"{url}/train")
+    page.get_by_role("button", name="Train", exact=True).click(timeout=120_000)
+    page.get_by_text("step", exact=False).first.wait_for(timeout=120_000)
+    print("  (a default-preset run is training in another tab)")
+
+
+def release_times(page, canvas, n: int = 8) -> np.ndarray:
+    """Release the cursor at n new points; seconds from each release to the exact decoding shown."""
+    box = canvas.bounding_box()
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    rng = np.random.default_rng(0)
+    out = []
+    for fx, fy in rng.uniform(0.2, 0.8, size=(n, 2)):
+        page.mouse.move(x0 + fx * w, y0 + fy * h)
+        page.mouse.down()
+        page.mouse.move(x0 + (fx + 0.02) * w, y0 + (fy + 0.02) * h, steps=3)
+        page.wait_for_function("() => window.__latentDrag.preview === 'blend'", timeout=30_000, polling=5)
+        t0 = time.perf_counter()
+        page.mouse.up()
+        page.wait_for_function("() => window.__latentDrag.preview === 'exact'", timeout=60_000, polling=5)
+        out.append(time.perf_counter() - t0)
+        page.wait_for_timeout(300)
+    return np.array(out)
+
+
+def browser(while_training: bool = False):
     from playwright.sync_api import sync_playwright
 
     with socket.socket() as s:
@@ -61,6 +92,8 @@ def browser():
         print("\nIn the browser (headless Chromium), a drag of 60 pointer moves:")
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
+            if while_training:
+                start_training(b, url)
             for name, method in CASES:
                 page = b.new_page(viewport={"width": 1440, "height": 1100})
                 page.goto(f"{url}/drag?model={name}&proj={method}")
@@ -83,6 +116,9 @@ def browser():
                 print(f"  {name:20s} {method:5s} {s['updates'] / (s['span'] / 1000):6.1f} updates/s   "
                       f"pointer -> frame p50 {np.percentile(lat, 50):5.1f} ms, p95 {np.percentile(lat, 95):5.1f} ms"
                       f"   ({s['cells']} distinct previews)")
+                rel = release_times(page, canvas) * 1000
+                print(f"  {'':20s} {'':5s} release -> exact image p50 {np.percentile(rel, 50):5.0f} ms, "
+                      f"p95 {np.percentile(rel, 95):5.0f} ms (8 releases)")
                 page.close()
             b.close()
     finally:
@@ -91,5 +127,10 @@ def browser():
 
 
 if __name__ == "__main__":
-    server_step()
-    browser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--while-training", action="store_true",
+                    help="measure while another tab trains the Train page's default preset")
+    args = ap.parse_args()
+    if not args.while_training:
+        server_step()
+    browser(args.while_training)
