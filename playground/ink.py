@@ -123,6 +123,7 @@ FINE = np.deg2rad(np.arange(-0.6, 0.65, 0.15))
 LINE_INK = 0.05           # what counts as a line pixel
 LINE_COVER = 0.4          # a line has ink over at least this share of the picture's width (height)
 LINE_EDGE = 0.08          # its edges: the neighbouring offsets with ink over this share
+MARGIN_COVER = 0.75       # a single crossing line (a margin) has ink over this share of its length
 LINE_THICK = 0.035        # and is at most this share of the side thick
 
 
@@ -135,7 +136,7 @@ def _profile(ys, xs, a, vertical):
 
 def _lines_at(ys: np.ndarray, xs: np.ndarray, length: int, span: int, vertical: bool):
     """Straight lines among ink pixels (ys, xs) running across a picture `length` long:
-    (angle, [(offset from, offset to)]) at the angle where the pixels line up best (a peaky
+    (angle, [(offset from, offset to, share covered)]) at the angle where the pixels line up best (a peaky
     projection), found to 1 degree and then to 0.15."""
     if ys.size == 0:
         return 0.0, []
@@ -149,7 +150,7 @@ def _lines_at(ys: np.ndarray, xs: np.ndarray, length: int, span: int, vertical: 
     b = np.floor(v - lo).astype(np.int64).ravel()
     b = b[(b >= 0) & (b < len(hist))]
     chord = np.bincount(b, minlength=len(hist)).astype(np.float64)
-    long = chord >= 0.3 * length
+    long = chord >= 0.15 * length
     cover = hist / np.maximum(chord, 1)
     base = float(np.median(cover[long])) if long.any() else 0.0     # crossing lines, grain
     strong = long & (cover >= max(LINE_COVER, base + 0.3))
@@ -168,27 +169,28 @@ def _lines_at(ys: np.ndarray, xs: np.ndarray, length: int, span: int, vertical: 
             if stop < n and long[stop] and cover[stop] >= rim:
                 stop += 1
         if stop - start <= max(4, LINE_THICK * span):
-            runs.append((lo + start, lo + stop))
+            runs.append((lo + start, lo + stop, float(cover[start:stop].max())))
         i = stop
     return a, runs
 
 
 def _fence(values: np.ndarray) -> float:
-    """The line's own ink at one offset across it: the upper fence of its values along it (upper
-    quartile + 1.5 interquartile ranges), so its grain goes too; a crossing stroke is an outlier."""
+    """The line's own ink at one offset across it: the median of its values along it, plus three
+    robust deviations (its grain); strokes lying along or across it are outliers, up to half its
+    length."""
     if values.size == 0:
         return 0.0
-    q1, q3 = np.percentile(values, [25, 75])
-    return float(q3 + 1.5 * (q3 - q1))
+    mid = float(np.median(values))
+    return mid + 3 * 1.4826 * float(np.median(np.abs(values - mid)))
 
 
 def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
     """Ruled and squared paper and margins: long, thin, straight lines across the picture. Each
-    line's own ink (the upper fence of its values along it, offset by offset across it) comes off, and a pixel keeps at
+    line's own ink (the median of its core's values along it, and their grain) comes off, and a pixel keeps at
     least the fainter of the values just beyond the line's two sides, so a stroke crossing a line
     stays whole, one lying along it keeps what is darker than the line, and the line alone goes. Lines are removed only where there are at least two
-    parallel ones (paper's ruling), and then a single crossing one (a margin) as well: one straight
-    stroke, such as a 1 filling the picture, is never taken for paper."""
+    parallel ones (paper's ruling), and then a single crossing one that runs nearly all the way (a
+    margin) as well: one straight stroke, such as a 1 filling the picture, is never taken for paper."""
     h, w = ink.shape
     if min(h, w) < 16:
         return ink, 0
@@ -198,6 +200,9 @@ def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
     av, cols = _lines_at(ys, xs, h, w, vertical=True)
     if len(rows) < 2 and len(cols) < 2:
         return ink, 0
+    # a single line across the ruling (a margin) must run nearly all the way: a tall stroke does not
+    rows = [r for r in rows if len(rows) > 1 or r[2] >= MARGIN_COVER]
+    cols = [c for c in cols if len(cols) > 1 or c[2] >= MARGIN_COVER]
     out = ink.copy()
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     for a, runs, vertical in ((ah, rows, False), (av, cols, True)):
@@ -206,7 +211,7 @@ def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
         v = (xx * np.cos(a) + yy * np.sin(a)) if vertical else (yy * np.cos(a) - xx * np.sin(a))
         normal = np.array([np.sin(a), np.cos(a)]) if vertical else np.array([np.cos(a), -np.sin(a)])
         src = out.copy()
-        for lo, hi in runs:
+        for lo, hi, _ in runs:
             on = (v >= lo - 1) & (v < hi + 1)
             if not on.any():
                 continue
@@ -220,8 +225,8 @@ def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
             # stroke darker than the line keeps the rest, and one crossing it keeps its sides' ink
             step = np.floor(pv - (lo - 1)).astype(np.int64)
             vals = src[on]
-            level = np.array([_fence(vals[step == k]) for k in range(step.max() + 1)])
-            out[on] = np.maximum(np.minimum(*side), vals - level[step])
+            level = max(_fence(vals[step == k]) for k in range(step.max() + 1))     # its core's
+            out[on] = np.maximum(np.minimum(*side), vals - level)
     return out, len(rows) + len(cols)
     return out, len(rows) + len(cols)
 
