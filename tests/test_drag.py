@@ -107,6 +107,14 @@ def test_the_component_gets_every_point_and_the_exact_decoding():
     assert any("Measured in latent space" in c.value for c in at.caption)
 
 
+def test_the_caption_says_how_the_map_maps_to_latent_space():
+    """A 2-D model on its latent plane needs no inverse (the plane is z); PCA's inverse is exact."""
+    plane = " ".join(c.value for c in drag_page(model="mnist-vae2d", proj="latent").caption)
+    assert "Map → latent: none needed" in plane and "PCA inverse" not in plane and "hidden components" not in plane
+    pca = " ".join(c.value for c in drag_page(model="mnist-vae", proj="pca").caption)
+    assert "Map → latent: exact PCA inverse" in pca
+
+
 def slider(at, kind: str, i: int, view: str = VIEW):
     """The drag page's slider for direction (kind, i): its key is drag_{kind}_{i}_{view}_{generation}."""
     (found,) = [s for s in at.slider if s.key.startswith(f"drag_{kind}_{i}_{view}_")]

@@ -145,7 +145,9 @@ def distance_verdict(z: np.ndarray) -> None:
     if m.kind == "gan" and not 0.8 < shell < 1.2:
         st.caption("Off the prior's typical shell: the generator rarely saw codes this "
                    + ("short." if shell < 1 else "long."))
-    how = ("exact PCA inverse: the two map coordinates are set and the hidden components keep their "
+    how = ("none needed: on the latent plane of a 2-D model the map's two coordinates are the code z "
+           "itself" if lmap.method == "latent" else
+           "exact PCA inverse: the two map coordinates are set and the hidden components keep their "
            "current values" if lmap.exact else
            "learned inverse: the code is a weighted blend of the codes of the 8 nearest map points, so "
            "an empty spot of the map still decodes a blend of real codes, and the verdict can say "
