@@ -51,6 +51,16 @@ def _hline(y: float) -> dict:
     return dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=dict(color="gray", dash="dash"))
 
 
+WIDE = 1e3                # a curve whose values span more than this factor is drawn on a log axis
+
+
+def spans_orders(values, factor: float = WIDE) -> bool:
+    """True when the finite values are all positive and the largest is more than `factor` times the
+    smallest: on a linear axis the early, huge values of a diverging run would flatten the rest."""
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return bool(vals) and min(vals) > 0 and max(vals) / min(vals) > factor
+
+
 def step_curves(steps: list[dict], epochs: list[dict], train: dict[str, str], held_out: dict[str, str],
                 *, title: str, y_title: str, y_range=None) -> go.Figure:
     """Training values per optimiser step (thin lines) and held-out values at each epoch's end
@@ -66,8 +76,13 @@ def step_curves(steps: list[dict], epochs: list[dict], train: dict[str, str], he
         traces.append(dict(type="scatter", x=[e["step"] for e in rows], y=finite(e[key] for e in rows),
                            mode="lines+markers", name=name, line=dict(width=2, color=PALETTE[c % 10]),
                            marker=dict(size=8)))
-    return _figure(traces, title, "optimiser step", y_title,
-                   yaxis=None if y_range is None else dict(range=list(y_range)))
+    if y_range is not None:
+        yaxis = dict(range=list(y_range))
+    elif spans_orders([v for t in traces for v in t["y"]]):
+        yaxis = dict(type="log", tickformat=".1e")
+    else:
+        yaxis = None
+    return _figure(traces, title, "optimiser step", y_title, yaxis=yaxis)
 
 
 def vae_loss_figures(steps: list[dict], epochs: list[dict]) -> tuple[go.Figure, go.Figure]:

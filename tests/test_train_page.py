@@ -190,6 +190,21 @@ def test_curves_leave_gaps_for_non_finite_values_and_stay_short():
     assert fig.layout.xaxis.title.text == "optimiser step" and fig.layout.yaxis.title.text == "nats per image"
 
 
+def test_losses_spanning_orders_of_magnitude_go_on_a_log_axis():
+    """lr-too-high reaches 1e16 before it stops: on a linear axis every earlier step is a flat line."""
+    blown = [dict(step=i + 1, rec=200.0 * 10 ** i, kl=5.0) for i in range(15)] + [dict(step=16, rec=math.inf, kl=5.0)]
+    rec, kl = tf.vae_loss_figures(blown, [])
+    assert rec.layout.yaxis.type == "log"
+    assert kl.layout.yaxis.type != "log"                                    # a steady curve stays linear
+    calm = [dict(step=i + 1, rec=200.0 - i, kl=5.0) for i in range(15)]
+    assert tf.vae_loss_figures(calm, [])[0].layout.yaxis.type != "log"
+    assert tf.spans_orders([1.0, 2e3]) and not tf.spans_orders([1.0, 900.0])
+    assert not tf.spans_orders([0.0, 1e6]) and not tf.spans_orders([None, math.nan])    # log cannot show 0
+    gan = [dict(step=i + 1, loss_d=1e-4 * 10 ** i, loss_g=1.0, d_real=0.5, d_fake=0.5) for i in range(8)]
+    losses, scores = tf.gan_loss_figures(gan, [])
+    assert losses.layout.yaxis.type == "log" and list(scores.layout.yaxis.range) == [0, 1]
+
+
 def test_gradient_bars_keep_forward_order_on_a_log_axis():
     steps = [dict(step=i, grad_norms={"enc.0": 1e-6 * (i + 1), "enc.2": 1e-3, "dec.0": 1.0}) for i in range(20)]
     fig = tf.grad_norm_figure(steps, last=10)
