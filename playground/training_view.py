@@ -7,6 +7,7 @@ playground/train_figures.py.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import OrderedDict
 
@@ -213,6 +214,26 @@ def is_active(status: dict | None) -> bool:
     return bool(status) and status["state"] in ACTIVE
 
 
+def plural(n: int, word: str) -> str:
+    """'1 epoch', '2 epochs', '1,000 steps'."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+RECORD_WORDS = {"loss": "the total loss", "rec": "the reconstruction error", "kl": "the KL term",
+                "loss_d": "the discriminator's loss", "loss_g": "the generator's loss",
+                "d_real": "D(real)", "d_fake": "D(fake)"}
+
+
+def plain_stop_reason(reason: str) -> str:
+    """models.lab's stop reason with its record keys in words: '… at step 3 (loss, rec, kl); …' ->
+    '… at step 3 (the total loss, the reconstruction error and the KL term); …'."""
+    def words(m):
+        names = [RECORD_WORDS.get(k, k.replace("_", " ")) for k in m.group(2).split(", ")]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"at step {m.group(1)} (in {joined})"
+    return re.sub(r"at step ([\d,]+) \(([a-z_]+(?:, [a-z_]+)*)\)", words, reason or "")
+
+
 def describe(status: dict | None, idle_s: float) -> tuple[str, str]:
     """(level, words) for a job's poll: level is info, success, warning or error (a st.* call)."""
     if status is None:
@@ -236,10 +257,10 @@ def describe(status: dict | None, idle_s: float) -> tuple[str, str]:
     if state == "failed":
         return "error", f"The run failed: {status.get('error')}"
     if snap.get("stop_reason"):
-        return "error", f"The run stopped itself: {snap['stop_reason']}."
+        return "error", f"The run stopped itself: {plain_stop_reason(snap['stop_reason'])}."
     if state == "done":
-        return ("success", f"Finished: {step:,} steps, {snap.get('epoch', 0)} epochs in "
-                           f"{snap.get('seconds', 0):.0f} s.")
+        return ("success", f"Finished: {plural(step, 'step')}, {plural(snap.get('epoch', 0), 'epoch')} "
+                           f"in {duration(snap.get('seconds', 0))}.")
     if state == "cancelled":
         if not snap:
             return "warning", "Stopped by you before it started."
@@ -288,6 +309,10 @@ def remember(store: OrderedDict, key: str, value, limit: int = MAX_SESSION_RUNS)
     while len(store) > limit:
         store.popitem(last=False)
     return store
+
+
+NAME_RULE = ("Letters, digits, '.', '_' and '-', up to 64 characters, starting with a letter or digit. "
+             "An existing name is never overwritten: the run is saved as name-2, name-3, …")
 
 
 def default_name(config: dict, taken=()) -> str:
@@ -348,7 +373,7 @@ def compare_table(runs: list[dict]) -> list[dict]:
                 row[name] = None if v is None else round(float(v), 4)
         if r["kl_per_dim"] is not None:
             row["active dims"] = int(sum(v > 0.01 for v in r["kl_per_dim"]))
-        row["stopped early"] = r["stop_reason"] or ""
+        row["stopped early"] = plain_stop_reason(r["stop_reason"]) if r["stop_reason"] else ""
         rows.append(row)
     return rows
 

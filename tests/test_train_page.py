@@ -142,6 +142,19 @@ def test_time_left_goes_by_the_pace_so_far_and_reads_as_words():
         "Training: step 250 of 3,000, epoch 1 of 12 · 12 s so far · about 2 min left.")
 
 
+def test_counts_and_stop_reasons_read_as_plain_words():
+    assert (tv.plural(1, "epoch"), tv.plural(2, "epoch"), tv.plural(1000, "step")) == ("1 epoch", "2 epochs", "1,000 steps")
+    snap = dict(step=4, total_steps=4, epoch=1, seconds=3.0, stop_reason=None, config=dict(epochs=1))
+    assert tv.describe(dict(state="done", position=0, progress=snap), 120)[1] == "Finished: 4 steps, 1 epoch in 3 s."
+    reason = "the learning rate is too high: the loss became infinite at step 312 (loss, rec, kl); lower it and train again"
+    words = tv.plain_stop_reason(reason)
+    assert words == ("the learning rate is too high: the loss became infinite at step 312 (in the total loss, "
+                     "the reconstruction error and the KL term); lower it and train again")
+    assert tv.plain_stop_reason(reason.replace("(loss, rec, kl)", "(loss_d)")).count("(in the discriminator's loss)") == 1
+    level, said_ = tv.describe(dict(state="done", position=0, progress=dict(snap, stop_reason=reason)), 120)
+    assert level == "error" and "(loss, rec, kl)" not in said_ and "the reconstruction error" in said_
+
+
 def test_the_session_store_keeps_the_newest_runs():
     store = OrderedDict()
     for i in range(12):
@@ -469,7 +482,8 @@ def test_save_errors_are_said_in_words_and_leave_nothing(tiny, monkeypatch):
     import models.checkpoint as ck
     at = open_train(epochs=1)
     at.button(key="train_start").click().run()
-    at = wait_until(at, lambda a: "Finished" in said(a))
+    at = wait_until(at, lambda a: "Finished: 4 steps, 1 epoch in" in said(a))     # "1 epoch", not "1 epochs"
+    assert tv.NAME_RULE in [c.value for c in at.caption]             # the rule shows before typing
     at.text_input(key="train_save_name").set_value("no/slashes")
     next(b for b in at.button if b.label == "Save").click()
     at.run()

@@ -172,7 +172,7 @@ def draw_run(snap: dict, job_id: str) -> None:
         elif epochs:
             st.plotly_chart(tf.dead_relu_figure(epochs), key="train_dead", width="stretch")
     if not epochs:
-        every = f"every {snap['total_steps'] // max(cfg['epochs'], 1):,} steps"
+        every = f"every {tv.plural(snap['total_steps'] // max(cfg['epochs'], 1), 'step')}"
         st.caption(f"The latent map, the samples and the weights appear when the first epoch ends ({every})."
                    if not snap["finished"] and not snap.get("run") else
                    f"The run ended before its first epoch did ({every}), so there is no latent map, "
@@ -306,8 +306,8 @@ with c[0]:
             ss.train_save_name, ss._train_name_for = tv.default_name(snap["config"], taken), job_id
         with st.form("train_save_form", border=False):
             st.text_input("Name of the checkpoint", key="train_save_name", max_chars=64,
-                          help="Letters, digits, '.', '_' and '-'. An existing name is never "
-                               "overwritten: the run is saved as name-2, name-3, …")
+                          placeholder="e.g. my-first-vae", help=tv.NAME_RULE)
+            st.caption(tv.NAME_RULE)
             pressed = st.form_submit_button("Save", icon=":material/save:", type="primary")
         st.caption(f"Saved runs go to `{lab.user_dir()}` (set {lab.USER_DIR_ENV} to choose another folder).")
         if pressed:
