@@ -334,6 +334,9 @@ def test_train_through_the_page_save_and_use_the_run_on_every_page(tiny):
     assert m.card["training"]["steps"] == 8 and m.card["training"]["seed"] == 3
     assert m.card["metrics"]["recon_class_accuracy"] >= 0     # measured as models.evaluate measures
     assert "tiny-run · z=2 · trained here" in at.sidebar.selectbox(key="model").options   # at once
+    # the saved run is one run, listed once for comparing (not also as "this session · job-N")
+    assert not [m for m in at.multiselect if m.key == "train_compare"]
+    assert any(c.value.startswith("Finish or save two runs") for c in at.caption)
 
     at.button(key="train_open").click().run()                      # "Open it on the latent map"
     assert_clean(at, "the saved run on the map")

@@ -20,6 +20,7 @@ from playground.imaging import tile, upscale
 ss = st.session_state
 K = "train_k_"                  # widget keys of the knobs: train_k_lr, ...
 RUNS = "_train_runs"            # finished runs of this session: job id -> summary (bounded)
+SAVED_JOBS = "_train_saved_jobs"  # runs of this session saved: job id -> folder (bounded like RUNS)
 
 
 # ---- state: the knobs (kept across pages and taken from the link), the job ------------------------
@@ -271,6 +272,7 @@ def save(run) -> None:
     session.listings.clear()
     key = next((l.name for l in session.listings() if l.path == folder), folder.name)
     ss._train_saved = dict(job=job_id, key=key, folder=str(folder))
+    tv.remember(ss.setdefault(SAVED_JOBS, OrderedDict()), job_id, str(folder))
     ss.pop("_train_name_for", None)                 # offer a fresh name for another save
     st.rerun()                                      # the sidebar's selector lists it at once
 
@@ -376,7 +378,9 @@ def saved_views(name: str, sha: str) -> dict:
 
 
 st.subheader("Compare runs", divider="gray")
-candidates = {f"this session · {s['label']}": s for s in reversed(ss.get(RUNS, OrderedDict()).values())}
+saved_jobs = ss.get(SAVED_JOBS, {})             # a session run that was saved is listed once, as saved
+candidates = {f"this session · {s['label']}": s for j, s in reversed(ss.get(RUNS, OrderedDict()).items())
+              if saved_jobs.get(j) not in {str(l.path) for l in user_runs()}}
 for l in user_runs():
     if l.ok:
         candidates[f"saved · {l.path.name}"] = ("saved", l)
