@@ -39,7 +39,7 @@ def test_train_shows_a_growing_curve_and_saves_the_run(page, app_url):
     assert later > first                                   # redrawn by the page itself while training
     page.screenshot(path=str(ARTIFACTS / "browser-train-running.png"), full_page=True)
 
-    page.get_by_text("Finished: 63 steps, 1 epochs").wait_for(timeout=180_000)
+    page.get_by_text("Finished: 63 steps, 1 epoch in").wait_for(timeout=180_000)
     assert page.evaluate(CURVE_POINTS, "Reconstruction loss") == 63
     assert page.locator(EXCEPTION).count() == 0
 

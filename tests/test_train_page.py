@@ -403,7 +403,7 @@ def test_the_url_holds_the_knobs_and_the_run_and_bad_values_warn(tiny):
     assert at.query_params["job"] == job
     wait_until(at, lambda a: "Finished" in said(a))
     again = open_train(**tv.to_url(dict(cfg, lr=0.01)), job=job)      # the tab reloaded: a new session
-    assert "Finished: 4 steps, 1 epochs" in said(again) and again.session_state.train_job == job
+    assert "Finished: 4 steps, 1 epoch in" in said(again) and again.session_state.train_job == job
     assert values(chart(again, "train_curve_a")["data"][0]["x"]) == [1, 2, 3, 4]
 
     gone = open_train(job="job-999999")                  # a link to a run this server does not have
