@@ -94,3 +94,4 @@ if names:
     train_status.show(page.url_path, PAGES[-1])     # keeps a run alive while its person is elsewhere
 if names:
     page.run()
+warmup.page_done()

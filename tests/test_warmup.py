@@ -59,6 +59,7 @@ def test_the_servers_lifespan_starts_the_warm_up():
 def test_warm_up_loads_the_default_model_and_its_map_into_the_shared_cache(fresh_streamlit_caches):
     from playground import session, warmup
     session._MAPS.items.clear()
+    warmup.page_done()
     warmup.warm()
     assert warmup.STATE["error"] is None
     from models import lab
@@ -84,3 +85,28 @@ def test_a_first_run_preloads_the_chart_library_and_leaves_only_the_map(monkeypa
     import json
     fig = json.loads(charts[0].proto.spec)
     assert len(fig["data"]) >= 10 and "customdata" in fig["data"][0]
+
+
+def test_the_train_warm_up_waits_for_the_first_page_to_be_drawn(monkeypatch, fresh_streamlit_caches):
+    """The Train page's one-off costs come after the first visitor's page, not competing with it."""
+    import threading
+    import time
+
+    from models import lab
+    from playground import warmup
+    calls = []
+    monkeypatch.setattr(lab, "warm", lambda: calls.append(time.monotonic()))
+    monkeypatch.setattr(warmup, "FIRST_PAGE", threading.Event())
+    monkeypatch.setattr(warmup, "LAB_WAIT_S", 60.0)
+    monkeypatch.setitem(warmup.STATE, "map_ready", None)
+    thread = threading.Thread(target=warmup.warm)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while warmup.STATE["map_ready"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert calls == [], "the Train warm-up ran before the first page was drawn"
+    done = time.monotonic()
+    warmup.page_done()
+    thread.join(10)
+    assert len(calls) == 1 and calls[0] >= done
