@@ -174,14 +174,24 @@ def _lines_at(ys: np.ndarray, xs: np.ndarray, length: int, span: int, vertical: 
     return a, runs
 
 
-def _fence(values: np.ndarray) -> float:
-    """The line's own ink at one offset across it: the median of its values along it, plus three
+def _medians(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The median of `values` in each group 0..groups.max() (0 for an empty group), in one sort."""
+    order = np.lexsort((values, groups))
+    g, v = groups[order], values[order]
+    k = int(groups.max()) + 1
+    start = np.searchsorted(g, np.arange(k))
+    count = np.bincount(g, minlength=k)
+    lo = np.clip(start + (count - 1) // 2, 0, len(v) - 1)
+    hi = np.clip(start + count // 2, 0, len(v) - 1)
+    return np.where(count > 0, (v[lo] + v[hi]) / 2, 0.0)
+
+
+def _fences(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A line's own ink at each offset across it: the median of its values along it, plus three
     robust deviations (its grain); strokes lying along or across it are outliers, up to half its
     length."""
-    if values.size == 0:
-        return 0.0
-    mid = float(np.median(values))
-    return mid + 3 * 1.4826 * float(np.median(np.abs(values - mid)))
+    mid = _medians(offsets, values)
+    return mid + 3 * 1.4826 * _medians(offsets, np.abs(values - mid[offsets]))
 
 
 def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
@@ -225,7 +235,7 @@ def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
             # stroke darker than the line keeps the rest, and one crossing it keeps its sides' ink
             step = np.floor(pv - (lo - 1)).astype(np.int64)
             vals = src[on]
-            level = max(_fence(vals[step == k]) for k in range(step.max() + 1))     # its core's
+            level = float(_fences(step, vals).max())                                    # its core's
             out[on] = np.maximum(np.minimum(*side), vals - level)
     return out, len(rows) + len(cols)
     return out, len(rows) + len(cols)

@@ -95,6 +95,7 @@ def prepare(data: bytes, card: dict, region: tuple[float, float, float, float] |
     gray = _polarity(gray, notes)
     if region is not None:
         gray = _within(gray, region)
+        notes.append("Crop set by hand: everything inside it is the picture.")
     box = _content_box(gray)
     if box is None:
         raise ImageError(BLANK)
@@ -140,6 +141,7 @@ def _prepare_digits(gray, shown, notes, region, side, centring) -> Prepared:
     g = np.where(x >= INK, x, 0).astype(np.float32)
     if region is not None:
         g = _within(g, region)
+        notes.append("Crop set by hand: all the ink inside it is the digit.")
         found = inkmod.Digits([_content_box(g)], [g > 0], np.zeros(g.shape, bool)) if g.any() else None
     else:
         found = inkmod.find_digits(g > 0)
