@@ -146,6 +146,26 @@ def test_several_digits_left_to_right_and_a_four_in_two_strokes_is_one():
     assert d.masks[0][25, 42] and d.masks[0][90, 72]
 
 
+def test_touching_digits_are_cut_at_their_waist_and_a_wide_bar_is_not():
+    m = np.zeros((120, 300), bool)
+    yy, xx = np.mgrid[0:120, 0:300]
+    ring = lambda cx: (np.hypot(yy - 60, xx - cx) <= 40) & (np.hypot(yy - 60, xx - cx) >= 32)
+    m |= ring(80) | ring(158)                                      # "00" written touching: one component
+    d = ink.find_digits(m)
+    assert len(d.boxes) == 2 and d.boxes[0][2] == 40 and d.boxes[1][3] == 199
+    bar = np.zeros((120, 300), bool)
+    bar[50:62, 40:260] = True                                      # one long mark with no waist
+    assert len(ink.find_digits(bar).boxes) == 1
+
+
+def test_a_page_line_that_escaped_remove_lines_is_not_a_digit():
+    m = np.zeros((200, 260), bool)
+    m[10:170, 20:23] = True                                        # a margin, faded out at both ends
+    m[80:140, 120:128] = m[80:86, 110:150] = True                  # the digit
+    d = ink.find_digits(m)
+    assert d.boxes == [(80, 140, 110, 150)] and d.dropped[100, 21]
+
+
 def test_ink_touching_the_border_stays_when_nothing_else_is_there():
     m = np.zeros((60, 30), bool)
     m[0:10, :] = True                                             # a bar along the top: all there is
