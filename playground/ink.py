@@ -197,11 +197,13 @@ def _fences(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
     """Ruled and squared paper and margins: long, thin, straight lines across the picture. Each
-    line's own ink (the median of its core's values along it, and their grain) comes off, and a pixel keeps at
-    least the fainter of the values just beyond the line's two sides, so a stroke crossing a line
-    stays whole, one lying along it keeps what is darker than the line, and the line alone goes. Lines are removed only where there are at least two
-    parallel ones (paper's ruling), and then a single crossing one that runs nearly all the way (a
-    margin) as well: one straight stroke, such as a 1 filling the picture, is never taken for paper."""
+    line's own ink (the median of its core's values along it, and their grain) comes off, and a
+    pixel keeps at least the fainter of the values just beyond the line's two sides, so a stroke
+    crossing a line stays whole, one lying along it keeps what is darker than the line, and the
+    line alone goes. Lines are removed only where there are at least two parallel ones (paper's
+    ruling), and then a single crossing one that runs nearly all the way (a margin) as well: one
+    straight stroke, such as a 1 filling the picture, is never taken for paper. Returns the ink
+    without the lines and how many lines went."""
     h, w = ink.shape
     if min(h, w) < 16:
         return ink, 0
@@ -217,29 +219,42 @@ def remove_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
     out = ink.copy()
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     for a, runs, vertical in ((ah, rows, False), (av, cols, True)):
-        if not runs:
-            continue
-        v = (xx * np.cos(a) + yy * np.sin(a)) if vertical else (yy * np.cos(a) - xx * np.sin(a))
-        normal = np.array([np.sin(a), np.cos(a)]) if vertical else np.array([np.cos(a), -np.sin(a)])
-        src = out.copy()
-        for lo, hi, _ in runs:
-            on = (v >= lo - 1) & (v < hi + 1)
-            if not on.any():
-                continue
-            py, px, pv = yy[on], xx[on], v[on]
-            d = (hi - lo) / 2 + 2.0
-            off = pv - (lo + hi) / 2                            # from the line's centre
-            cy, cx = py - off * normal[0], px - off * normal[1]
-            side = [ndimage.map_coordinates(src, [cy + s * d * normal[0], cx + s * d * normal[1]],
-                                            order=1, mode="nearest") for s in (-1, 1)]
-            # the line's own ink at each offset across it (its median along it) comes off; a
-            # stroke darker than the line keeps the rest, and one crossing it keeps its sides' ink
-            step = np.floor(pv - (lo - 1)).astype(np.int64)
-            vals = src[on]
-            level = float(_fences(step, vals).max())                                    # its core's
-            out[on] = np.maximum(np.minimum(*side), vals - level)
+        if runs:
+            out = _take_off(out, yy, xx, a, runs, vertical)
     return out, len(rows) + len(cols)
-    return out, len(rows) + len(cols)
+
+
+def _take_off(ink: np.ndarray, yy, xx, a: float, runs, vertical: bool) -> np.ndarray:
+    """Remove the lines `runs` (offsets across them at angle `a`) from `ink`, all at once."""
+    v = ((xx * np.cos(a) + yy * np.sin(a)) if vertical else (yy * np.cos(a) - xx * np.sin(a))).ravel()
+    normal = np.array([np.sin(a), np.cos(a)]) if vertical else np.array([np.cos(a), -np.sin(a)])
+    lo = np.array([r[0] for r in runs]) - 1.0                  # each line's band: its run and a pixel more
+    hi = np.array([r[1] for r in runs]) + 1.0
+    line = np.searchsorted(lo, v, side="right") - 1
+    on = line >= 0
+    on[on] = v[on] < hi[line[on]]
+    pix = np.flatnonzero(on)
+    if pix.size == 0:
+        return ink
+    line, pv = line[on], v[on]
+    py, px = yy.ravel()[pix], xx.ravel()[pix]
+    off = pv - (lo + hi)[line] / 2                             # from the line's centre
+    d = ((hi - lo)[line] - 2) / 2 + 2.0                        # just beyond its sides
+    cy, cx = py - off * normal[0], px - off * normal[1]
+    side = [ndimage.map_coordinates(ink, [cy + s * d * normal[0], cx + s * d * normal[1]], order=1, mode="nearest")
+            for s in (-1, 1)]
+    # the line's own ink (the fence of its values along it, at the offset across it where that is
+    # highest: its core) comes off; a stroke darker than the line keeps the rest, and one crossing
+    # it keeps its sides' ink
+    vals = ink.ravel()[pix]
+    width = int(np.ceil((hi - lo).max())) + 1
+    group = line * width + np.floor(pv - lo[line]).astype(np.int64)
+    fences = _fences(group, vals)
+    level = np.zeros(len(runs))
+    np.maximum.at(level, np.arange(len(fences)) // width, fences)
+    out = ink.copy()
+    out.ravel()[pix] = np.maximum(np.minimum(*side), vals - level[line])
+    return out
 
 
 # ---- what is the digit ----------------------------------------------------------------------------
