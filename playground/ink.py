@@ -125,6 +125,7 @@ LINE_INK = 0.05           # what counts as a line pixel
 LINE_COVER = 0.4          # a line has ink over at least this share of the picture's width (height)
 LINE_EDGE = 0.08          # its edges: the neighbouring offsets with ink over this share
 MARGIN_COVER = 0.75       # a single crossing line (a margin) has ink over this share of its length
+EDGE_GAP = 0.1           # and its ink reaches within this share of the picture's edges at both ends
 LINE_THICK = 0.035        # and is at most this share of the side thick
 
 
@@ -135,9 +136,18 @@ def _profile(ys, xs, a, vertical):
     return float((hist.astype(np.float64) ** 2).sum()), hist, lo
 
 
+def _extent(bins: np.ndarray, along: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest and largest position `along` in each of `n` bins (inf / -inf where empty)."""
+    first, last = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(first, bins, along)
+    np.maximum.at(last, bins, along)
+    return first, last
+
+
 def _lines_at(ys: np.ndarray, xs: np.ndarray, length: int, span: int, vertical: bool):
-    """Straight lines among ink pixels (ys, xs) running across a picture `length` long:
-    (angle, [(offset from, offset to, share covered)]) at the angle where the pixels line up best (a peaky
+    """Straight lines among ink pixels (ys, xs) running across a picture `length` long, from near
+    one edge to near the other (a row of 1s in a tight crop stops short of the edges): (angle,
+    [(offset from, offset to, share covered)]) at the angle where the pixels line up best (a peaky
     projection), found to 1 degree and then to 0.15."""
     if ys.size == 0:
         return 0.0, []
@@ -148,9 +158,16 @@ def _lines_at(ys: np.ndarray, xs: np.ndarray, length: int, span: int, vertical: 
     h, w = (span, length) if not vertical else (length, span)
     yy, xx = np.mgrid[0:h, 0:w]
     v = (xx * np.cos(a) + yy * np.sin(a)) if vertical else (yy * np.cos(a) - xx * np.sin(a))
+    along = ((yy * np.cos(a) - xx * np.sin(a)) if vertical else (xx * np.cos(a) + yy * np.sin(a))).ravel()
     b = np.floor(v - lo).astype(np.int64).ravel()
-    b = b[(b >= 0) & (b < len(hist))]
+    inside = (b >= 0) & (b < len(hist))
+    b, along = b[inside], along[inside]
     chord = np.bincount(b, minlength=len(hist)).astype(np.float64)
+    ends = _extent(b, along, len(hist))                             # where each offset's chord starts, ends
+    iv = (xs * np.cos(a) + ys * np.sin(a)) if vertical else (ys * np.cos(a) - xs * np.sin(a))
+    ib = np.clip(np.floor(iv - lo).astype(np.int64), 0, len(hist) - 1)
+    ink_ends = _extent(ib, (ys * np.cos(a) - xs * np.sin(a)) if vertical else (xs * np.cos(a) + ys * np.sin(a)),
+                       len(hist))
     long = chord >= 0.15 * length
     cover = hist / np.maximum(chord, 1)
     base = float(np.median(cover[long])) if long.any() else 0.0     # crossing lines, grain
@@ -169,7 +186,11 @@ def _lines_at(ys: np.ndarray, xs: np.ndarray, length: int, span: int, vertical: 
                 start -= 1
             if stop < n and long[stop] and cover[stop] >= rim:
                 stop += 1
-        if stop - start <= max(4, LINE_THICK * span):
+        near = slice(max(start - 1, 0), stop + 1)               # a line slightly off the angle drifts a bin
+        first, last = ends[0][near].min(), ends[1][near].max()
+        reach = (ink_ends[0][near].min() - first <= EDGE_GAP * (last - first)
+                 and last - ink_ends[1][near].max() <= EDGE_GAP * (last - first))
+        if stop - start <= max(4, LINE_THICK * span) and reach:
             runs.append((lo + start, lo + stop, float(cover[start:stop].max())))
         i = stop
     return a, runs

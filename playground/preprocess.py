@@ -108,6 +108,7 @@ def prepare(data: bytes, card: dict, region: tuple[float, float, float, float] |
 # ---- digits in photos (MNIST) ------------------------------------------------------------------
 
 MIN_PHOTO_SIDE = 16       # smaller pictures are taken as they are (no lighting, lines or components)
+MAX_DIGITS = 12          # digits read from one picture (each is encoded and shown)
 MIN_CONTRAST = 0.08       # ink fainter than this against the paper everywhere: a blank picture
 
 
@@ -147,6 +148,9 @@ def _prepare_digits(gray, shown, notes, region, side, centring) -> Prepared:
         found = inkmod.find_digits(g > 0)
     if found is None or not found.boxes:
         raise ImageError(BLANK)
+    if len(found.boxes) > MAX_DIGITS:
+        notes.append(f"{len(found.boxes)} digits found: the first {MAX_DIGITS} from the left are used.")
+        found = inkmod.Digits(found.boxes[:MAX_DIGITS], found.masks[:MAX_DIGITS], found.dropped)
     if found.dropped.any():
         notes.append("Left out ink that is not part of a digit (specks, marks at the border or far "
                      "from the digits).")

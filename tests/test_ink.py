@@ -251,3 +251,12 @@ def test_stage_pictures_and_region_sliders():
     assert read_number([2, 0, 2, 4], [str(i) for i in range(10)]) == "2024"
     assert read_number([1, 8], ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                                 "Sneaker", "Bag", "Ankle boot"]) == "Trouser, Bag"
+
+
+def test_a_picture_of_many_digits_gives_the_first_twelve():
+    a = np.ones((60, 256), np.float32)
+    for k in range(15):
+        a[15:45, 8 + 16 * k:12 + 16 * k] = 0.1                    # fifteen 1s in a row
+    p = prepare(png(a), MNIST)
+    assert len(p.digits) == 12 and p.boxes[0][2] == 8 and p.boxes[-1][2] == 8 + 16 * 11
+    assert "15 digits found: the first 12 from the left are used." in p.notes

@@ -142,11 +142,11 @@ if todo:
     for i, (ck, _) in enumerate(todo):
         cache[(sha, ck)] = dict(z=enc.z[i], recon=enc.recon[i], mse=float(enc.mse[i]),
                                 restarts=None if enc.restart_mse is None else enc.restart_mse[i])
+rows = [cache[(sha, ck)] for _, _, ck, _ in units]        # before trimming: this run may need more
 for _, _, ck, _ in units:
     cache.move_to_end((sha, ck))
 while len(cache) > MAX_ENCODED:
     cache.popitem(last=False)
-rows = [cache[(sha, ck)] for _, _, ck, _ in units]
 z = np.stack([r["z"] for r in rows])
 mse = np.array([r["mse"] for r in rows])
 ref = session.reference_errors(ss.model)               # uploads.ReferenceErrors
