@@ -334,6 +334,8 @@ def find_digits(mask: np.ndarray) -> Digits:
         return empty
     biggest = max(area[i] for i in ids)
     ids = [i for i in ids if area[i] >= max(2, SPECK * biggest)]
+    if not ids:                                        # nothing but specks: a blank picture
+        return empty
     touching = {i for i in ids if boxes[i][0] == 0 or boxes[i][2] == 0 or boxes[i][1] == h or boxes[i][3] == w}
     inner = [i for i in ids if i not in touching]
     if inner and max(boxes[i][1] - boxes[i][0] for i in inner) >= 0.08 * h:

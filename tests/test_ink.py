@@ -260,3 +260,21 @@ def test_a_picture_of_many_digits_gives_the_first_twelve():
     p = prepare(png(a), MNIST)
     assert len(p.digits) == 12 and p.boxes[0][2] == 8 and p.boxes[-1][2] == 8 + 16 * 11
     assert "15 digits found: the first 12 from the left are used." in p.notes
+
+
+@pytest.mark.parametrize("size", [16, 40, 100])
+def test_a_picture_of_only_specks_is_blank_not_a_crash(size):
+    """A lone dot, a corner pixel or a sparse dot grid leaves nothing after the speck filter: the
+    person gets the blank-picture message (which the Encode page shows per file), not a traceback."""
+    mnist = {"dataset": {"name": "mnist"}}
+    dot = np.full((size, size), 255, np.uint8)
+    dot[size // 2, size // 2] = 0
+    corner = np.full((size, size), 255, np.uint8)
+    corner[1, 1] = 0
+    grid = np.full((size, size), 255, np.uint8)
+    grid[::7, ::7] = 0
+    for picture in (dot, corner, grid):
+        with pytest.raises(ImageError, match="blank|nothing"):
+            prepare(png(picture), mnist)
+        with pytest.raises(ImageError, match="blank|nothing"):
+            prepare_many(png(picture), mnist)
