@@ -9,8 +9,11 @@
     warm()                                          # one-off costs, before the first Train press
 
 Records (plain floats, lists and uint8 arrays the page can plot):
-- `run.steps`: one dict per optimiser step: losses (VAE: rec and kl; GAN: loss_d, loss_g, d_real,
-  d_fake) and `grad_norms` (per layer, the L2 norm of its gradient).
+- `run.steps`: one dict per recorded optimiser step, with its own `step` number: losses (VAE: rec
+  and kl; GAN: loss_d, loss_g, d_real, d_fake) and `grad_norms` (per layer, the L2 norm of its
+  gradient). Bounded: past MAX_STEP_RECORDS the records are thinned to every 2nd and later steps
+  recorded at twice the stride (a run of 200,000 steps would otherwise hold 200,000 dicts, and the
+  worker keeps up to 32 finished runs); the last step and a NaN/inf step are always recorded.
 - `run.epochs`: one dict per epoch: training means, held-out losses (VAE), KL per latent dimension,
   the share of dead ReLUs, the latent map of a fixed held-out sample (z itself for a 2-D latent,
   else its PCA), decoded prior samples, a weight histogram (GAN: the class histogram of samples).
@@ -53,6 +56,7 @@ MAP_SAMPLE = 1000              # held-out images whose codes form the per-epoch 
 PRIOR_SAMPLES = 16             # decoded prior samples kept per epoch (a 4x4 grid)
 GAN_HIST_SAMPLES = 256         # GAN samples classified per epoch for the class histogram
 HIST_BINS = 40
+MAX_STEP_RECORDS = 20_000      # per-step records kept per run (thinned beyond; see LabRun.step)
 
 
 class ConfigError(ValueError):
@@ -280,7 +284,10 @@ class LabRun:
         self.map_x = torch.as_tensor(to_float(self.data.test_x[pick]))
         self.map_labels = self.data.test_y[pick].astype(np.int64)
         self.prior_z = torch.randn(PRIOR_SAMPLES, cfg.latent_dim, generator=torch.Generator().manual_seed(1))
-        self.steps: list[dict] = []
+        self.steps: list[dict] = []              # bounded by max_step_records (thinned)
+        self.max_step_records = MAX_STEP_RECORDS
+        self.record_every = 1                     # doubles each time the records are thinned
+        self._step_n = 0                          # steps taken (len(steps) once thinned is fewer)
         self.epochs: list[dict] = []
         self.stop_reason: str | None = None      # set when the run stopped itself early
         self.started = time.perf_counter()
@@ -311,7 +318,7 @@ class LabRun:
     # -- state -------------------------------------------------------------------------------
     @property
     def step_count(self) -> int:
-        return len(self.steps)
+        return self._step_n
 
     @property
     def epoch(self) -> int:
@@ -343,11 +350,12 @@ class LabRun:
             self._batches = iter(batches(len(self.x), self.config.batch_size, self.rng))
             idx = next(self._batches)
         record = self._vae_step(idx) if self.config.kind == "vae" else self._gan_step(idx)
-        number = self.step_count + 1
+        number = self._step_n = self.step_count + 1
         record = dict(step=number, epoch=self.epoch + 1, **record)
         bad = [k for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)]
         with self._lock:
-            self.steps.append(record)
+            if bad or number % self.record_every == 0 or number >= self.total_steps:
+                self._record(record)
             if bad:
                 what = "infinite" if any(math.isinf(record[k]) for k in bad) else "NaN (not a number)"
                 self.stop_reason = (f"the learning rate is too high: the loss became {what} at step "
@@ -362,6 +370,15 @@ class LabRun:
         if not bad and number % self.steps_per_epoch == 0:
             self._end_epoch()
         return record
+
+    def _record(self, record: dict) -> None:
+        """Keep a step's record (lock held); past max_step_records keep only the steps that are
+        multiples of twice the stride, plus the newest, and record at that stride from now on."""
+        self.steps.append(record)
+        while len(self.steps) > self.max_step_records and self.record_every < self.total_steps:
+            self.record_every *= 2
+            newest = self.steps[-1]
+            self.steps = [r for r in self.steps[:-1] if r["step"] % self.record_every == 0] + [newest]
 
     def run(self, should_stop=lambda: False) -> "LabRun":
         """Step until finished or `should_stop()` says so."""

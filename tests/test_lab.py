@@ -378,3 +378,40 @@ def test_lessons_tiny_batches_are_noisy_and_beta_switches_dimensions_on_or_off()
     kl0, kl4 = np.array(b0.epochs[-1]["kl_per_dim"]), np.array(b4.epochs[-1]["kl_per_dim"])
     assert len(kl4) == 8 and (kl4 < 0.15).sum() >= 4 and kl4.mean() < 0.3, kl4       # dimensions off
     assert kl0.sum() > 8 and b0.epochs[-1]["latent_map"].std(0).max() > 1.5, kl0       # codes far out
+
+
+def _fake_steps(run, monkeypatch, nan_at=None):
+    """Step bookkeeping without the cost of training: each step returns a fixed record (NaN at
+    `nan_at`) and epochs end without their figures."""
+    def fake(idx):
+        bad = run.step_count + 1 == nan_at
+        return dict(loss=float("nan") if bad else 1.0, rec=1.0, kl=0.0, grad_norms={})
+    monkeypatch.setattr(run, "_vae_step", fake)
+    monkeypatch.setattr(run, "_end_epoch", lambda: None)
+
+
+def _tiny_run(n_images=100, **kw):
+    d = mdata.load_dataset("mnist", source="shipped")
+    d.train_x, d.train_y = d.train_x[:n_images], d.train_y[:n_images]
+    return LabRun(LabConfig(**dict(dict(batch_size=4, epochs=3), **kw)), data=d)
+
+
+def test_step_records_are_thinned_to_a_bound_and_keep_their_own_step_numbers(monkeypatch):
+    run = _tiny_run()                                   # 25 steps an epoch, 75 in all
+    run.max_step_records = 8
+    _fake_steps(run, monkeypatch)
+    run.run()
+    nums = [r["step"] for r in run.steps]
+    assert run.finished and run.step_count == run.total_steps == 75 and run.snapshot()["step"] == 75
+    assert 4 <= len(nums) <= 8 and nums == sorted(set(nums))
+    assert nums[-1] == 75                               # the last step is always recorded
+    assert all(n % run.record_every == 0 for n in nums[:-1]) and run.record_every > 1
+
+
+def test_step_records_keep_the_nan_step_that_stopped_the_run(monkeypatch):
+    run = _tiny_run()
+    run.max_step_records = 8
+    _fake_steps(run, monkeypatch, nan_at=37)
+    run.run()
+    assert run.step_count == 37 and run.steps[-1]["step"] == 37 and np.isnan(run.steps[-1]["loss"])
+    assert "at step 37" in run.stop_reason and len(run.steps) <= 8
