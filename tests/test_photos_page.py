@@ -82,3 +82,24 @@ def test_the_camera_is_behind_a_switch():
     at.toggle(key="use_camera").set_value(True).run()
     assert_clean(at, "camera on")
     assert len(at.get("camera_input")) == 1
+
+
+def test_an_unexpected_preprocessing_error_marks_that_file_and_the_others_still_encode(number, monkeypatch):
+    """A bug in preprocessing (not an ImageError) is shown against its own file; the other files'
+    results stay (it used to take the whole page down with a traceback)."""
+    from playground import preprocess
+    real = preprocess.prepare
+
+    def flaky(data, card, region=None):
+        if data == b"BOOM" + number.data:
+            raise ValueError("max() arg is an empty sequence")
+        return real(data, card, region=region)
+    monkeypatch.setattr(preprocess, "prepare", flaky)
+    at = run_app(model="mnist-vae", proj="pca")
+    at.switch_page("views/upload.py").run()
+    at.file_uploader(key="uploads").set_value([("bad.jpg", b"BOOM" + number.data, "image/jpeg"),
+                                               ("good.jpg", number.data, "image/jpeg")]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "**bad.jpg** could not be processed" in errors[0] and "ValueError" in errors[0]
+    assert stars(at) == len(number.labels)

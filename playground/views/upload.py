@@ -14,14 +14,15 @@ from playground.latent_map import describe_placement
 from playground.drawpad import drawpad
 from playground.figures import map_figure
 from playground.imaging import flatten_png, preview, tile, upscale
-from playground.preprocess import FORMATS, ImageError, prepare
+from playground.preprocess import FORMATS, MAX_DIGITS, ImageError, prepare
 from playground.stages import auto_region, from_percent, percent, read_number, small, stage_images
 from playground.uploads import (MAX_KEPT_FILES, anomaly_percentile, encode_images, keep_latest, nearest,
                                 unique_names)
 
 DRAWING = "your drawing"
 CAMERA = "camera photo"
-MAX_ENCODED = 64                 # per session: encodings kept so a rerun never encodes twice
+MAX_ENCODED = MAX_KEPT_FILES * MAX_DIGITS   # per session: every digit the page can show, so a
+                                            # rerun (a crop slider) never encodes or inverts twice
 ss = st.session_state
 
 
@@ -115,6 +116,11 @@ for name, data in zip(unique_names(n for n, _ in sources), (d for _, d in source
     except ImageError as e:
         bad.append(name)
         st.error(f"**{name}** was not used: {e}", icon=":material/broken_image:")
+    except Exception as e:  # noqa: BLE001 - a bug in preprocessing must not take the other files down
+        bad.append(name)
+        st.error(f"**{name}** could not be processed: an unexpected error in the preprocessing "
+                 f"({type(e).__name__}: {e}). This is a bug in the app, not in your file; the other "
+                 "files are not affected.", icon=":material/bug_report:")
 if bad:
     st.caption(f"{len(good)} of {len(sources)} files encoded; {len(bad)} could not be used (above).")
 if not good:
