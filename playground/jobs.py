@@ -1,5 +1,10 @@
 """A process-wide background worker for training runs (no Streamlit imports).
 
+A job's id is unguessable ('job-' and 12 random URL-safe characters): the Train page puts it in the
+URL so a reloaded tab finds its run again, and whoever holds the id can watch, stop and save that
+run, so a link is a capability only the person it was given to has (sequential ids let anyone
+reach another person's run by counting).
+
 Jobs run off the script thread on `max_running` worker threads, each with torch bounded to
 `threads` intra-op threads; further jobs wait in a FIFO queue whose positions the page shows. A job
 is polled by id (`poll`), so a reloaded tab finds it again; a queued or running job nobody polled
@@ -27,8 +32,8 @@ The process-wide worker (`worker()`) is configured by environment variables:
 """
 from __future__ import annotations
 
-import itertools
 import os
+import secrets
 import threading
 import time
 import traceback
@@ -41,6 +46,13 @@ RUNS_ENV = "LATENT_PLAYGROUND_TRAIN_RUNS"
 THREADS_ENV = "LATENT_PLAYGROUND_TRAIN_THREADS"
 NICE_ENV = "LATENT_PLAYGROUND_TRAIN_NICE"
 FINISHED = ("done", "failed", "cancelled", "idle-stopped")
+
+
+def new_id(taken=()) -> str:
+    """An unguessable job id: 'job-' and 12 URL-safe characters (72 random bits), none in `taken`."""
+    while (jid := "job-" + secrets.token_urlsafe(9)) in taken:
+        pass
+    return jid
 
 
 class Stopped(Exception):
@@ -87,7 +99,6 @@ class Worker:
         self._lock = threading.Condition()
         self._queue: list[Job] = []
         self._jobs: dict[str, Job] = {}
-        self._ids = itertools.count(1)
         self._threads = [threading.Thread(target=self._serve, daemon=True, name=f"train-worker-{i}")
                          for i in range(max_running)]
         self._watch = threading.Thread(target=self._watchdog, daemon=True, name="train-watchdog")
@@ -96,7 +107,7 @@ class Worker:
 
     def submit(self, fn, label: str = "") -> str:
         with self._lock:
-            job = Job(f"job-{next(self._ids)}", label, fn)
+            job = Job(new_id(self._jobs), label, fn)
             self._jobs[job.id] = job
             self._queue.append(job)
             self._lock.notify_all()

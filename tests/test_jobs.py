@@ -166,3 +166,15 @@ def test_training_threads_run_at_a_lower_cpu_priority_than_the_server():
     job = w.submit(lambda ctx: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
     assert wait(w, job)["result"] == min(19, mine + 7)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+
+
+def test_job_ids_are_unguessable_not_counted():
+    import re
+    a, b = Worker(idle_s=60), Worker(idle_s=60)
+    ids = [a.submit(lambda ctx: None) for _ in range(5)] + [b.submit(lambda ctx: None)]
+    assert all(re.fullmatch(r"job-[A-Za-z0-9_-]{12}", j) for j in ids), ids
+    assert len(set(ids)) == len(ids)
+    # no counter to step along: neither 'job-1'-style names nor a shared suffix between neighbours
+    assert not any(j[4:].isdigit() for j in ids)
+    assert all(x[4:10] != y[4:10] for x, y in zip(ids, ids[1:]))
+    assert a.poll("job-1") is None and a.poll(ids[0])["id"] == ids[0]
