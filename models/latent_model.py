@@ -14,7 +14,7 @@ IMAGE_SHAPE = (1, 28, 28)
 
 def as_images(x) -> torch.Tensor:
     """Validate a batch of images and return it as a float32 tensor."""
-    t = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    t = torch.as_tensor(np.require(x, np.float32, ['W']))   # a read-only (shared) array is copied
     if t.ndim == 3:
         t = t.unsqueeze(1)
     if t.ndim != 4 or tuple(t.shape[1:]) != IMAGE_SHAPE:
@@ -125,7 +125,7 @@ class LatentModel:
         return self.modules["classifier"]
 
     def _latents(self, z) -> torch.Tensor:
-        t = torch.as_tensor(np.asarray(z, dtype=np.float32))
+        t = torch.as_tensor(np.require(z, np.float32, ['W']))   # a read-only (shared) array is copied
         if t.ndim == 1:
             t = t.unsqueeze(0)
         if t.ndim != 2 or t.shape[1] != self.latent_dim:
