@@ -390,6 +390,28 @@ def test_a_waiting_run_shows_its_place_in_the_queue(tiny):
         gate.set()
 
 
+def test_a_double_click_on_train_starts_one_run(tiny, monkeypatch):
+    """A double-click's second click can arrive while the browser still shows Train enabled (the
+    first click's run, which submitted the job, has not drawn the page yet): it must not submit a
+    second run that orphans the first, which would hold the only training slot until its idle stop."""
+    w, gate = jobs.worker(), threading.Event()
+    at = open_train(epochs=1)
+    assert not at.button(key="train_start").disabled
+    first = w.submit(lambda ctx: gate.wait(60), "the first click's run")   # what the first click started
+    submitted, submit = [], w.submit
+    monkeypatch.setattr(w, "submit", lambda fn, label="": submitted.append(submit(fn, label)) or submitted[-1])
+    try:
+        at.session_state["train_job"] = first
+        at.button(key="train_start").click().run()          # the second click, on the page drawn before
+        assert submitted == [] and at.session_state.train_job == first
+        assert tv.is_active(w.poll(first)) and at.button(key="train_start").disabled
+    finally:
+        gate.set()
+    wait_until(at, lambda a: not a.button(key="train_start").disabled)
+    at.button(key="train_start").click().run()              # once it has ended, Train starts a new run
+    assert len(submitted) == 1 and at.session_state.train_job == submitted[0] != first
+
+
 def test_the_url_holds_the_knobs_and_the_run_and_bad_values_warn(tiny):
     cfg = LabConfig.preset("beta-4").to_dict() | dict(seed=11, epochs=1)
     at = open_train(**tv.to_url(cfg))

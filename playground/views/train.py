@@ -48,6 +48,11 @@ def apply_preset() -> None:
 
 
 def start_training() -> None:
+    # A double-click on Train sends a second click before the rerun that disables the button:
+    # while this session's run is queued or running, a second run would orphan it (and it would
+    # hold the only training slot until its idle stop).
+    if ss.get("train_job") and tv.is_active(jobs.worker().poll(ss.train_job)):
+        return
     cfg = LabConfig(**knobs_now())
     ss.train_job = jobs.worker().submit(tv.train_job(cfg), tv.job_label(cfg.to_dict()))
     ss.pop("_train_saved", None)
