@@ -30,7 +30,7 @@ def test_train_shows_a_growing_curve_and_saves_the_run(page, app_url):
     train.wait_for(timeout=90_000)
     assert page.locator(EXCEPTION).count() == 0
     train.click()
-    page.wait_for_url(re.compile(r"job=job-\d+"), timeout=30_000)
+    page.wait_for_url(re.compile(r"job=job-[A-Za-z0-9_-]{12}"), timeout=30_000)
 
     page.wait_for_function(f"() => ({CURVE_POINTS})('Reconstruction loss') >= 1", timeout=120_000)
     first = page.evaluate(CURVE_POINTS, "Reconstruction loss")
