@@ -10,9 +10,8 @@ data, the projection and its parameters, so a changed checkpoint never reuses a 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
+import zipfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +24,7 @@ import models
 from .imaging import to_float
 from .projection import KNNInverse, Progress, make
 
-MAP_VERSION = 1
-GAN_POINTS = 3000
-GAN_SEED = 0
+from .map_keys import GAN_POINTS, GAN_SEED, MAP_VERSION, map_file, map_key  # noqa: F401
 
 
 class _UserCache:
@@ -137,22 +134,10 @@ def methods_for(latent_dim: int) -> list[str]:
     return (["latent"] if latent_dim == 2 else []) + ["pca", "tsne"]
 
 
-def _digest(*parts) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p if isinstance(p, bytes) else json.dumps(p, sort_keys=True).encode())
-    return h.hexdigest()
-
-
 def cache_key(model, method: str, ref_images: np.ndarray | None, classifier=None,
               params: dict | None = None) -> str:
-    parts = [dict(v=MAP_VERSION, model=model.card["weights"]["sha256"], method=method,
-                  params=params or {}, kind=model.kind)]
-    if ref_images is not None:
-        parts.append(np.ascontiguousarray(ref_images).tobytes())
-    if classifier is not None:
-        parts.append(dict(classifier=classifier.card["weights"]["sha256"], n=GAN_POINTS, seed=GAN_SEED))
-    return _digest(*parts)[:20]
+    return map_key(model.card["weights"]["sha256"], model.kind, method, ref_images,
+                   None if classifier is None else classifier.card["weights"]["sha256"], params)
 
 
 def _read_cache(name: str, n: int, dirs) -> dict | None:
@@ -163,7 +148,7 @@ def _read_cache(name: str, n: int, dirs) -> dict | None:
         try:
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
-        except (OSError, ValueError, EOFError):
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             continue                                     # unreadable cache: recompute, never crash
         if arrays.get("y", np.empty((0, 0))).shape == (n, 2):
             return arrays
@@ -247,7 +232,7 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
     if method == "latent" and codes.z.shape[1] != 2:
         raise ValueError("the latent plane is only for 2-D latent spaces")
     key = cache_key(model, method, *codes.key_parts, params=params)
-    fname = f"{model.name}-{method}-{key}.npz"
+    fname = map_file(model.name, method, key)
     cached = _read_cache(fname, len(codes.z), cache_dirs)
     space, labels = codes.space, codes.labels
     if space is None:
