@@ -22,11 +22,30 @@ with st.sidebar:                            # shown at once, before the heavy im
 
 from playground import warmup  # noqa: E402  (light: no torch)
 
+ss = st.session_state
 if not warmup.loaded():     # the first run in this process, or one while the server still warms up
-    with st.spinner("Starting up: loading PyTorch, the models and their maps (only after a server "
-                    "start)…", show_time=True):
-        preload = st.empty()    # the browser fetches the chart library meanwhile, not afterwards
-        preload.plotly_chart(LOADING_FIGURE, config={"staticPlot": True, "displayModeBar": False})
+    from playground import first_map  # noqa: E402  (numpy and JSON: no torch)
+    shipped = first_map.preview()
+    with st.spinner("Starting up: loading PyTorch and the models (only after a server start)…",
+                    show_time=True):
+        preload = st.empty()
+        with preload.container():
+            if shipped is not None:     # the default model's shipped map, while torch loads
+                st.caption(f"**{shipped.name}**'s map of {len(shipped.y):,} reference images, "
+                           "shown while the model loads: it becomes clickable in a moment.")
+                st.plotly_chart(first_map.figure(shipped), key="first_map",
+                                config={"staticPlot": True, "displayModeBar": False})
+            else:                       # no shipped map: the browser still fetches the chart library
+                st.plotly_chart(LOADING_FIGURE, config={"staticPlot": True, "displayModeBar": False})
+        if shipped is not None and not ss.get("_first_map_drawn"):
+            # Load only once the browser has drawn it: see first_draw.py for why.
+            from playground.first_draw import on_drawn  # noqa: E402
+            from streamlit.runtime.scriptrunner import get_script_run_ctx  # noqa: E402
+            visitor = getattr(get_script_run_ctx(), "session_id", "")
+            warmup.visitor_waiting(visitor)
+            on_drawn("first_map", lambda: (ss.__setitem__("_first_map_drawn", True),
+                                           warmup.visitor_drawn(visitor)), key="first_map_drawn")
+            st.stop()
         import models  # noqa: E402
         from playground import session  # noqa: E402
         preload.empty()
@@ -39,7 +58,6 @@ from playground import train_status  # noqa: E402
 models.limit_threads()
 
 session.init_state()
-ss = st.session_state
 if "_start_url" not in ss:      # the link this session opened with: sync_url below keeps only the
     ss._start_url = st.query_params.to_dict()    # shared keys, so a page reads its own from here
 
@@ -50,6 +68,10 @@ PAGES = [
     st.Page("views/upload.py", title="Encode your images", url_path="upload", icon=":material/upload:"),
     st.Page("views/sample.py", title="Sample the prior", url_path="sample", icon=":material/casino:"),
     st.Page("views/model.py", title="How this model works", url_path="model", icon=":material/school:"),
+    st.Page("views/inpaint.py", title="Fill in missing parts", url_path="inpaint", icon=":material/healing:"),
+    st.Page("views/anomaly.py", title="Spot anomalies", url_path="anomaly", icon=":material/troubleshoot:"),
+    st.Page("views/quality.py", title="Quality against diversity", url_path="quality", icon=":material/balance:"),
+    st.Page("views/judge.py", title="Real or generated?", url_path="judge", icon=":material/how_to_vote:"),
     st.Page("views/train.py", title="Train a model", url_path="train", icon=":material/model_training:"),
 ]
 

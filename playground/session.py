@@ -212,8 +212,7 @@ def generative_names() -> list[str]:
     return [l.name for l in listings() if l.ok and l.card["kind"] in ("vae", "gan")]
 
 
-DEFAULT_MODEL = "mnist-vae"      # a newcomer's first view: the README's first picture
-DEFAULT_PROJECTION = "tsne"
+from playground.first_map import DEFAULT_MODEL, DEFAULT_PROJECTION  # noqa: E402  (shared with the preview)
 
 
 def init_state() -> None:

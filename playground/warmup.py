@@ -16,14 +16,52 @@ STATE = {"started": None, "map_ready": None, "finished": None, "error": None, "l
 _lock = threading.Lock()
 FIRST_PAGE = threading.Event()      # set by app.py when a page run has finished
 LAB_WAIT_S = 30.0                   # the Train page's warm-up waits at most this long for that
+# A first visitor sees the default map drawn from numpy before PyTorch loads (app.py, first_map.py).
+# Importing PyTorch holds the interpreter lock and starves the server that sends the browser the
+# chart library, so the warm-up does not start a step while a visitor waits for that first chart.
+# `streamlit run` opens the browser as the server starts: the warm-up gives it ARRIVAL_S to arrive.
+ARRIVAL_S = 3.0
+VISITOR_WAIT_S = 8.0                # a visitor whose chart never reports drawn holds nothing longer
+_waiting: dict[str, float] = {}     # visitor -> when its first chart was sent
+_quiet = threading.Condition()
+
+
+def visitor_waiting(visitor: str) -> None:
+    """A visitor's first chart was sent; the browser is fetching the chart library to draw it."""
+    with _quiet:
+        _waiting[visitor] = time.monotonic()
+        _quiet.notify_all()
+
+
+def visitor_drawn(visitor: str) -> None:
+    with _quiet:
+        _waiting.pop(visitor, None)
+        _quiet.notify_all()
+
+
+def _wait_for_quiet(first: bool = False) -> None:
+    """Block while a visitor waits for its first chart (each for at most VISITOR_WAIT_S); the first
+    time, also give a visitor ARRIVAL_S to arrive."""
+    with _quiet:
+        if first:
+            _quiet.wait_for(lambda: bool(_waiting), ARRIVAL_S)
+        while True:
+            now = time.monotonic()
+            for v in [v for v, t in _waiting.items() if now - t >= VISITOR_WAIT_S]:
+                del _waiting[v]
+            if not _waiting:
+                return
+            _quiet.wait(max(0.05, VISITOR_WAIT_S - (now - min(_waiting.values()))))
 
 
 def warm() -> None:
     """Import, load and map what a first visit needs (idempotent; safe to call from any thread)."""
     t0 = time.perf_counter()
     try:
+        _wait_for_quiet(first=True)
         import models
         models.limit_threads()
+        _wait_for_quiet()
         from playground import latent_map, projection  # noqa: F401  (scikit-learn, openTSNE)
         from playground import session
         names = session.generative_names()

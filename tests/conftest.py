@@ -21,6 +21,12 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 
 import models  # noqa: E402
+from playground import warmup  # noqa: E402
+
+# This process has imported PyTorch and the models: AppTest runs of app.py go straight to the page.
+# (The first visit of a fresh server, which first shows the shipped map while PyTorch loads, is
+# tested in test_warmup.py and test_first_map.py, and by the browser tests' own server.)
+warmup.mark_loaded()
 
 SHIPPED = [l.name for l in models.available()]
 GENERATIVE = [l.name for l in models.available() if l.ok and l.card["kind"] in ("vae", "gan")]

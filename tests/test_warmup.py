@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from streamlit.web.server.app_discovery import discover_asgi_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,21 +72,66 @@ def test_warm_up_loads_the_default_model_and_its_map_into_the_shared_cache(fresh
     assert (session.DEFAULT_MODEL, sha, session.DEFAULT_PROJECTION) in keys
 
 
-def test_a_first_run_preloads_the_chart_library_and_leaves_only_the_map(monkeypatch):
-    """While the heavy modules load, the page shows a spinner and an empty placeholder chart (so the
-    browser fetches plotly.js meanwhile); once loaded, the placeholder is gone and the one chart on
-    the page is the map with all its points."""
+def test_a_first_run_shows_the_shipped_map_then_the_page_once_the_browser_has_it(monkeypatch):
+    """A first visit after a server start shows the default model's shipped map at once, as a still
+    picture, and stops there (no PyTorch import competes with the browser fetching the chart
+    library); when the browser reports the chart (first_draw), the next run loads the models and
+    the page replaces the picture with the clickable map of the same points."""
+    import json
+
     from conftest import assert_clean, run_app
-    from playground import warmup
+    from playground import first_map, warmup
+    from test_map_page import plotly_array
     monkeypatch.setitem(warmup.STATE, "loaded", False)
     at = run_app()
     assert_clean(at, "first run")
+    assert not warmup.loaded()
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    shipped = first_map.preview()
+    fig = json.loads(charts[0].proto.spec)
+    assert sum(len(plotly_array(t["x"])) for t in fig["data"]) == len(shipped.y) == 2000
+    assert json.loads(charts[0].proto.config or "{}").get("staticPlot") is True
+    assert not [t for t in at.title if t.value == "Latent map"], "the page ran before the browser drew the map"
+    assert any("shown while the model loads" in c.value for c in at.caption)
+
+    at.session_state["_first_map_drawn"] = True         # what first_draw.js reports
+    at.run()
+    assert_clean(at, "second run")
     assert warmup.loaded()
     charts = at.get("plotly_chart")
-    assert len(charts) == 1, f"{len(charts)} charts: the loading placeholder was left on the page"
-    import json
+    assert len(charts) == 1, f"{len(charts)} charts: the still picture was left on the page"
     fig = json.loads(charts[0].proto.spec)
     assert len(fig["data"]) >= 10 and "customdata" in fig["data"][0]
+    xs = np.sort(np.concatenate([plotly_array(t["x"]) for t in fig["data"]]))
+    assert np.allclose(xs, np.sort(shipped.y[:, 0]), atol=1e-4), "the page's map is not the one shown first"
+
+
+def test_the_warm_up_waits_while_a_visitor_waits_for_its_first_chart(monkeypatch):
+    import threading
+    import time
+
+    from playground import warmup
+    monkeypatch.setattr(warmup, "VISITOR_WAIT_S", 60.0)
+    monkeypatch.setattr(warmup, "ARRIVAL_S", 0.01)
+    warmup.visitor_waiting("a")
+    waiter = threading.Thread(target=warmup._wait_for_quiet, kwargs={"first": True})
+    waiter.start()
+    time.sleep(0.5)
+    assert waiter.is_alive(), "the warm-up went on while the visitor's first chart was on its way"
+    warmup.visitor_drawn("a")
+    waiter.join(5)
+    assert not waiter.is_alive()
+    # a visitor whose chart never reports is waited for at most VISITOR_WAIT_S
+    monkeypatch.setattr(warmup, "VISITOR_WAIT_S", 0.3)
+    warmup.visitor_waiting("gone")
+    t0 = time.monotonic()
+    warmup._wait_for_quiet()
+    assert 0.2 <= time.monotonic() - t0 < 5
+    # with nobody waiting it returns at once; the first time it gives a visitor ARRIVAL_S to come
+    t0 = time.monotonic()
+    warmup._wait_for_quiet()
+    assert time.monotonic() - t0 < 0.2
 
 
 def test_the_train_warm_up_waits_for_the_first_page_to_be_drawn(monkeypatch, fresh_streamlit_caches):
