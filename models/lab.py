@@ -337,6 +337,28 @@ class LabRun:
                         finished=self.finished, seconds=round(time.perf_counter() - self.started, 2),
                         map_labels=self.map_labels)
 
+    def state(self) -> dict:
+        """What another process needs to rebuild this run with `restore`: the weights (numpy) and
+        the records (playground/train_process.py trains in a child process and hands this over)."""
+        with self._lock:
+            weights = {name: {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+                       for name, net in self.nets.items()}
+            return dict(weights=weights, steps=list(self.steps), epochs=list(self.epochs),
+                        step_n=self._step_n, record_every=self.record_every,
+                        stop_reason=self.stop_reason, seconds=self.seconds)
+
+    @classmethod
+    def restore(cls, config: LabConfig, state: dict, data: Dataset | None = None) -> "LabRun":
+        """The run `state()` describes, with its weights and records, ready to save or compare."""
+        run = cls(config, data)
+        for name, net in run.nets.items():
+            net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state["weights"][name].items()})
+        run.steps, run.epochs = list(state["steps"]), list(state["epochs"])
+        run._step_n, run.record_every = int(state["step_n"]), int(state["record_every"])
+        run.stop_reason, run.seconds = state["stop_reason"], float(state["seconds"])
+        run.started = time.perf_counter() - run.seconds
+        return run
+
     # -- training ----------------------------------------------------------------------------
     def step(self) -> dict | None:
         """One optimiser step (and the epoch's record when it completes the epoch). Returns the

@@ -238,12 +238,16 @@ def lower_priority(nice: int) -> bool:
 
 def _warm_lab() -> None:
     from models import lab
-    lab.warm()
+    from playground import train_process
+    trainer = train_process.trainer()       # this slot's training process starts importing torch
+    lab.warm()                              # this process rebuilds finished runs: data, optimiser
+    trainer.ready()
 
 
 def worker() -> Worker:
-    """The process-wide worker (created on first use, configured by `settings()`); its thread
-    warms torch and reads the MNIST training data at once (`models.lab.warm`)."""
+    """The process-wide worker (created on first use, configured by `settings()`); each of its
+    threads starts its training process (playground/train_process.py) and warms torch and the MNIST
+    training data here at once (`models.lab.warm`)."""
     global _worker
     with _worker_lock:
         if _worker is None:

@@ -168,37 +168,17 @@ def nearest_stop(knob: str, value: float):
 
 # ---- the job ------------------------------------------------------------------------------------
 
-def progress_of(run: lab.LabRun, final: bool = False) -> dict:
-    """What the page draws: a snapshot of the run's records (lists copied, arrays shared and never
-    written again), the class names, and, once the job no longer touches it, the run itself (to save)."""
-    snap = run.snapshot()
-    snap["class_names"] = list(run.data.class_names)
-    snap["published"] = time.monotonic()
-    snap["run"] = run if final else None
-    return snap
-
-
 def train_job(config: LabConfig, publish_s: float = PUBLISH_S):
-    """The function the background worker runs: steps the run, checking between steps whether it
-    should stop (Stop pressed, or nobody watching), and publishes a snapshot at most every
-    `publish_s` seconds and at each epoch's end. Returns the finished run."""
+    """The function the background worker runs: the run trains in the slot's child process
+    (playground/train_process.py: the server's pages keep their interpreter to themselves), which
+    publishes a snapshot at most every `publish_s` seconds and at each epoch's end; between
+    messages this checks whether it should stop (Stop pressed, or nobody watching). Returns the
+    finished run; the last snapshot carries it (`run`), also when the run was stopped."""
+    from playground import train_process
 
     def job(ctx):
         ctx.progress = None
-        run = lab.LabRun(config)
-        ctx.progress = progress_of(run)
-        last, epochs = time.monotonic(), 0
-        try:
-            while not run.finished:
-                ctx.check()
-                run.step()
-                now = time.monotonic()
-                if now - last >= publish_s or run.epoch != epochs:
-                    ctx.progress = progress_of(run)
-                    last, epochs = now, run.epoch
-        finally:
-            ctx.progress = progress_of(run, final=True)
-        return run
+        return train_process.train(config, ctx, publish_s)
 
     return job
 

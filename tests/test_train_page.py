@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+import torch
 
 import models
 from conftest import APP, assert_clean
@@ -92,21 +93,63 @@ class FakeContext:
             raise jobs.Stopped("cancelled")
 
 
-def test_the_job_checks_between_steps_publishes_snapshots_and_hands_over_the_run(monkeypatch):
+def test_the_job_trains_in_a_child_process_publishes_snapshots_and_hands_over_the_run(monkeypatch):
+    """The run trains in another process (the server's interpreter stays free for the pages); the
+    page's snapshots arrive in order with every step record, and the finished run comes back with
+    its weights (the same decoder output as the child's) and records."""
+    import os
+
+    from playground import train_process
     monkeypatch.setattr(lab, "training_data", lambda name: small_data())
     ctx = FakeContext()
     run = tv.train_job(LabConfig(epochs=2, batch_size=64), publish_s=0.0)(ctx)
-    assert run.step_count == 8 and ctx.checks == 8
-    assert [p["step"] for p in ctx.seen] == list(range(8))     # published after every step here
-    assert all(p["run"] is None for p in ctx.seen)                # nobody gets the run mid-training
+    child = train_process.trainer()
+    assert child.pid not in (None, os.getpid()) and child.alive()
+    assert run.step_count == 8 and len(run.epochs) == 2 and ctx.checks >= 1
+    steps = [p["step"] for p in ctx.seen]
+    assert steps == sorted(steps) and steps[0] == 0
     final = ctx.progress
     assert final["run"] is run and final["step"] == 8 and len(final["epochs"]) == 2
+    assert [r["step"] for r in final["steps"]] == list(range(1, 9))     # every record, none twice
     assert final["class_names"] == [str(d) for d in range(10)]
+    assert all(p["run"] is None for p in ctx.seen)                # nobody gets the run mid-training
+    # the rebuilt run is the trained one: the same records and, retrained here, the same weights
+    here = LabRun(LabConfig(epochs=2, batch_size=64), small_data())
+    while not here.finished:
+        here.step()
+    for name, net in here.nets.items():
+        for (k, a), b in zip(net.state_dict().items(), run.nets[name].state_dict().values()):
+            assert torch.allclose(a, b, atol=1e-5), (name, k)
+    assert [r["loss"] for r in run.steps] == pytest.approx([r["loss"] for r in here.steps], rel=1e-4)
 
-    stopped = FakeContext(stop_after=3)
+    stopped = FakeContext(stop_after=2)
     with pytest.raises(jobs.Stopped):
-        tv.train_job(LabConfig(epochs=2, batch_size=64), publish_s=0.0)(stopped)
-    assert stopped.progress["step"] == 3 and stopped.progress["run"].step_count == 3   # savable
+        tv.train_job(LabConfig(epochs=100, batch_size=64), publish_s=0.0)(stopped)
+    left = stopped.progress["run"]
+    assert 1 <= left.step_count < 400 and stopped.progress["step"] == left.step_count   # savable
+    # the child serves the next run after a stop (a stale stop message does not end that one)
+    assert tv.train_job(LabConfig(epochs=1, batch_size=64), publish_s=0.0)(FakeContext()).step_count == 4
+
+
+def test_a_training_process_that_dies_fails_its_run_in_words_and_the_next_run_gets_a_new_one(monkeypatch):
+    import signal
+
+    from playground import train_process
+    monkeypatch.setattr(lab, "training_data", lambda name: small_data())
+    child = train_process.trainer()
+    child.ready()
+
+    class KillOnFirstProgress(FakeContext):
+        def check(self):
+            if self.progress is not None and child.alive():
+                os.kill(child.pid, signal.SIGKILL)
+            super().check()
+
+    import os
+    with pytest.raises(train_process.ChildDied, match="stopped unexpectedly"):
+        tv.train_job(LabConfig(epochs=100, batch_size=64), publish_s=0.0)(KillOnFirstProgress())
+    run = tv.train_job(LabConfig(epochs=1, batch_size=64), publish_s=0.0)(FakeContext())
+    assert run.step_count == 4 and train_process.trainer().pid != child.pid
 
 
 def test_describe_says_each_state_in_words():
