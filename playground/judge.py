@@ -80,7 +80,7 @@ def verdict(k: int, n: int) -> str:
     if lo > 0.5:
         return "can tell real from generated (the whole interval is above 50%)"
     if hi < 0.5:
-        return ("picks the opposite of the truth more often than chance: the generated images look "
+        return ("pick the opposite of the truth more often than chance: the generated images look "
                 "*more* real than the real ones (the whole interval is below 50%)")
     return "cannot tell real from generated (the interval includes 50%, which is guessing)"
 

@@ -49,7 +49,7 @@ def test_verdict_and_description():
     assert judge.verdict(5, 10).startswith("cannot tell")
     assert judge.verdict(8, 10).startswith("cannot tell")          # 8/10: interval 49%-94% holds 50%
     assert judge.verdict(9, 10).startswith("can tell")             # 9/10: 60%-98%
-    assert judge.verdict(1, 10).startswith("picks the opposite")
+    assert judge.verdict(1, 10).startswith("pick the opposite")
     assert judge.verdict(0, 0) == "no answers yet"
     assert judge.describe(5, 10) == "5 of 10 right: 50% (95% interval 24%–76%)"
     assert judge.describe(0, 10) == "0 of 10 right: 0% (95% interval 0%–28%)"
