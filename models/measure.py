@@ -8,6 +8,7 @@ Two sets of figures, each under its own card key:
 - `metrics_reference`: on the held-out reference set shipped in `checkpoints/reference/`
   (`measure_reference`): 2,000 MNIST digits (the whole held-out split) and 3,000 of the
   Fashion-MNIST test images. Anyone can re-measure these from a fresh install, and the tests do.
+  A VAE's or GAN's `metrics_reference` also holds its samples' precision and recall (k = 3).
 
 Imports torch and numpy only (no progress bars): `python -m models.evaluate` and the app can use it.
 """
@@ -20,7 +21,8 @@ from . import CHECKPOINTS, classifier_name, load, reference, reference_path
 from .checkpoint import CheckpointError
 from .data import Dataset, to_float
 from .latent_model import LatentModel
-from .metrics import classifier_metrics, gan_metrics, gan_reference_metrics, vae_metrics
+from .metrics import (classifier_metrics, gan_metrics, gan_reference_metrics, reference_precision_recall,
+                      vae_metrics)
 
 
 def classifier_for(card: dict, root: os.PathLike | str | None = None) -> tuple[LatentModel | None, str | None]:
@@ -69,6 +71,8 @@ def measure_reference(model: LatentModel, classifier: LatentModel | None,
         figures = {}
     else:
         figures = gan_reference_metrics(model, classifier, x)
+    if model.kind != "classifier" and classifier is not None:     # samples' precision and recall
+        figures.update(reference_precision_recall(model, classifier, x))
     where = reference_path(model.dataset, root)
     return dict(figures, measured_on=f"shipped reference set {where.parent.name}/{where.name} "
                                      f"({len(images)} held-out {model.dataset} images)")
