@@ -265,3 +265,37 @@ def test_many_threads_and_processes_writing_at_once_lose_no_answer(tmp_path):
                           **{f"proc{i}": rounds * 3 for i in range(n_procs)}}
     rows, _ = judge_db.summary(path)
     assert rows[0].players == n_threads + n_procs and rows[0].rounds == (n_threads + n_procs) * rounds
+
+
+def test_threads_that_find_the_same_corrupt_file_move_it_aside_once(tmp_path, monkeypatch):
+    """Six writers find the file corrupt at once; a slow disk (a pause in each rename) lets them all
+    find it before the first has moved it. One moves it aside, the others use the fresh file."""
+    import os
+    rename = os.replace
+
+    def slow_rename(a, b):
+        threading.Event().wait(0.1)
+        rename(a, b)
+
+    monkeypatch.setattr(judge_db.os, "replace", slow_rename)
+    path = tmp_path / "judge.sqlite"
+    path.write_text("a shopping list, not a database\n" * 100)
+    judge_db._checked.clear()
+    n, barrier, notes, errors = 6, threading.Barrier(6), [], []
+
+    def writer(i):
+        barrier.wait()
+        try:
+            notes.append(judge_db.record(answers(f"t{i}", "r", [True, False]), INFO, path))
+        except Exception as e:          # noqa: BLE001 (collected and asserted below)
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(list(tmp_path.glob("judge.sqlite.corrupt-*"))) == 1
+    assert sum("moved aside" in (s or "") for s in notes) == 1       # said once, by the one that moved it
+    assert count(path) == 2 * n
