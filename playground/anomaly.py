@@ -1,0 +1,202 @@
+"""Anomaly scores: how unusual a model finds each image (pure: numpy, torch and the models API).
+
+Three scores, each higher meaning more unusual:
+
+- ``"recon"``: pixel MSE between an image and its reconstruction. A VAE decodes its posterior mean
+  (as the Encode page does); a GAN has no encoder, so it is inverted by optimisation
+  (`models.inversion.invert`, about a second per image on this CPU) and its best match is used.
+- ``"elbo"`` (VAE only): the negative evidence lower bound, -log p(x|z) + KL(q(z|x) || p(z)) in nats,
+  with the decoder's own likelihood (Bernoulli on each pixel, the loss it was trained with in
+  `models/train.py`) averaged over `samples` draws of z; ``importance=True`` gives the tighter
+  importance-weighted bound (Burda et al., 2016). An upper bound on -log p(x).
+- ``"complexity"`` (VAE only): Serrà et al. (2020): -ELBO in bits minus the length in bits of the
+  image compressed by a generic compressor (PNG). Likelihood alone is dominated by how simple an
+  image is (Nalisnick et al., 2019: a Fashion-MNIST model finds MNIST's mostly-black digits *more*
+  likely than its own clothes); subtracting what any compressor would pay for the image leaves what
+  is specific to this model. PNG stores every grey level exactly, which the Bernoulli likelihood
+  does not pay for, so this correction can overshoot (it does for the MNIST VAE against Fashion).
+- ``"excess"`` (VAE only): the same idea with the likelihood's own compressor: -ELBO minus the
+  least any Bernoulli decoder could pay for this image, its per-pixel entropy sum_i H(x_i) (the
+  cross-entropy of a perfect reconstruction). What is left is the nats the model pays above that
+  floor: a KL divergence, >= 0 up to the ELBO's sampling noise.
+
+`scores(model, images)` is the entry point; `roc_auc` measures how well a score separates two sets.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models.latent_model import as_images
+
+SCORES = ("recon", "elbo", "complexity", "excess")
+LABELS = {
+    "recon": "Reconstruction error (pixel MSE)",
+    "elbo": "−ELBO (nats)",
+    "complexity": "Complexity-corrected −ELBO (bits − PNG bits)",
+    "excess": "−ELBO above the image's own entropy floor (nats)",
+}
+UNITS = {"recon": "MSE", "elbo": "nats", "complexity": "bits", "excess": "nats"}
+BATCH = 500
+
+
+def _images(images) -> torch.Tensor:
+    """Validated float32 (N, 1, 28, 28) in [0, 1] (`as_images` says what is wrong otherwise)."""
+    if isinstance(images, (list, tuple)) and len(images) == 0:
+        images = np.zeros((0, 1, 28, 28), np.float32)
+    return as_images(images)
+
+
+def _needs_vae(model, score: str) -> None:
+    if model.kind != "vae":
+        raise TypeError(f"{model.name} is a {model.kind}: the {LABELS.get(score, score)} needs a VAE "
+                        "(an encoder and a decoder likelihood); a GAN has only the reconstruction "
+                        "error, by inversion")
+
+
+def reconstruction_error(model, images, **inversion) -> np.ndarray:
+    """(N,) pixel MSE of each image against the model's reconstruction of it (see the module doc).
+    `inversion`: settings passed to `models.inversion.invert` for a GAN (restarts, steps...)."""
+    x = _images(images)
+    if len(x) == 0:
+        return np.zeros(0)
+    if model.kind == "vae":
+        vae = model.modules["vae"]
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(x), BATCH):
+                xb = x[i:i + BATCH]
+                rec = torch.sigmoid(vae.decode_logits(vae.encode(xb)[0]))
+                out.append((rec - xb).pow(2).flatten(1).mean(1))
+        return torch.cat(out).double().numpy()
+    if model.kind == "gan":
+        from models.inversion import invert
+        return np.asarray(invert(model, x.numpy(), **inversion).mse, np.float64)
+    raise TypeError(f"{model.name} is a {model.kind}: it does not reconstruct images")
+
+
+def neg_elbo(model, images, samples: int = 1, importance: bool = False, seed: int = 0) -> np.ndarray:
+    """(N,) -ELBO in nats (see the module doc). The noise is drawn once for the whole batch from
+    `seed`, so the same images in the same order give the same values."""
+    _needs_vae(model, "elbo")
+    if samples < 1:
+        raise ValueError("samples must be at least 1")
+    x = _images(images)
+    if len(x) == 0:
+        return np.zeros(0)
+    vae = model.modules["vae"]
+    g = torch.Generator().manual_seed(int(seed))
+    eps = torch.randn((len(x), samples, model.latent_dim), generator=g)
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(x), BATCH):
+            xb, eb = x[i:i + BATCH], eps[i:i + BATCH]
+            n = len(xb)
+            mu, logvar = vae.encode(xb)
+            std = (0.5 * logvar).exp()
+            z = mu[:, None] + std[:, None] * eb                          # (n, K, d)
+            logits = vae.decode_logits(z.reshape(n * samples, -1))
+            target = xb.repeat_interleave(samples, 0)
+            log_px = -F.binary_cross_entropy_with_logits(logits, target, reduction="none") \
+                .flatten(1).sum(1).view(n, samples)                       # log p(x | z_k)
+            if importance:
+                log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(2)
+                log_qz = -0.5 * (eb.pow(2) + math.log(2 * math.pi) + logvar[:, None]).sum(2)
+                log_w = log_px + log_pz - log_qz
+                out.append(-(torch.logsumexp(log_w, 1) - math.log(samples)))
+            else:
+                kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+                out.append(-log_px.mean(1) + kl)
+    return torch.cat(out).double().numpy()
+
+
+def png_bits(images) -> np.ndarray:
+    """(N,) length in bits of each image saved as an 8-bit grayscale PNG (Pillow's default zlib
+    level): the generic compressor of Serrà et al. (2020). Images are float [0, 1] (N, 1, 28, 28)."""
+    from PIL import Image
+
+    x = _images(images).numpy()[:, 0]
+    q = np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
+    out = np.empty(len(q))
+    for i, im in enumerate(q):
+        buf = io.BytesIO()
+        Image.fromarray(im, "L").save(buf, "PNG")
+        out[i] = 8 * buf.getbuffer().nbytes
+    return out
+
+
+def complexity_corrected(model, images, samples: int = 1, seed: int = 0) -> np.ndarray:
+    """(N,) -ELBO in bits minus the PNG length in bits (Serrà et al., 2020's S(x))."""
+    _needs_vae(model, "complexity")
+    return neg_elbo(model, images, samples, seed=seed) / math.log(2) - png_bits(images)
+
+
+def entropy_floor(images) -> np.ndarray:
+    """(N,) sum over pixels of the binary entropy H(x_i) in nats: the Bernoulli cross-entropy of a
+    perfect reconstruction, the least any Bernoulli decoder can pay for the image (0 for pure
+    black and white, 784 ln 2 = 543 nats for an all-grey 0.5 image)."""
+    x = _images(images).double()
+    h = -(torch.special.xlogy(x, x) + torch.special.xlogy(1 - x, 1 - x))      # 0 log 0 = 0
+    return h.flatten(1).sum(1).numpy()
+
+
+def score_table(model, images, samples: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
+    """Every score the model can give (`available_scores`), the -ELBO computed once for all three
+    that use it. A GAN's reconstruction error needs inversion: not computed here (too slow for a
+    set), so a GAN gets an empty table."""
+    if model.kind != "vae":
+        return {}
+    x = _images(images)
+    elbo = neg_elbo(model, x, samples, seed=seed)
+    return dict(recon=reconstruction_error(model, x), elbo=elbo,
+                complexity=elbo / math.log(2) - png_bits(x), excess=elbo - entropy_floor(x))
+
+
+def scores(model, images, score: str = "recon", **options) -> np.ndarray:
+    """(N,) float64 anomaly scores of float32 images (N, 1, 28, 28) in [0, 1], higher meaning more
+    unusual. `score`: "recon" (any generative model; a GAN by inversion), "elbo", "complexity" or
+    "excess" (a VAE). `options` go to the score's function (samples, seed; a GAN's inversion settings)."""
+    if score == "recon":
+        return reconstruction_error(model, images, **options)
+    if score == "elbo":
+        return neg_elbo(model, images, **options)
+    if score == "complexity":
+        return complexity_corrected(model, images, **options)
+    if score == "excess":
+        _needs_vae(model, "excess")
+        return neg_elbo(model, images, **options) - entropy_floor(images)
+    raise ValueError(f"unknown score {score!r}: pick one of {', '.join(SCORES)}")
+
+
+def available_scores(model) -> tuple[str, ...]:
+    """The scores this model can give."""
+    return SCORES if model.kind == "vae" else ("recon",) if model.kind == "gan" else ()
+
+
+def roc_auc(inlier_scores, outlier_scores) -> float:
+    """ROC AUC of telling outliers from inliers by the score (outliers should score higher): 1.0 is
+    perfect, 0.5 chance, below 0.5 means the score ranks the outliers as *more* typical."""
+    from sklearn.metrics import roc_auc_score
+
+    a, b = np.asarray(inlier_scores, np.float64), np.asarray(outlier_scores, np.float64)
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("ROC AUC needs at least one inlier and one outlier score")
+    return float(roc_auc_score(np.r_[np.zeros(len(a)), np.ones(len(b))], np.r_[a, b]))
+
+
+def most_unusual(values, k: int) -> np.ndarray:
+    """Indices of the k highest scores, highest first (ties: the lower index first)."""
+    v = np.asarray(values, np.float64)
+    return np.lexsort((np.arange(len(v)), -v))[:max(int(k), 0)]
+
+
+def percentile_rank(values, reference) -> np.ndarray:
+    """Share (in %) of `reference` scores strictly below each value: 'more unusual than p%'."""
+    ref = np.sort(np.asarray(reference, np.float64))
+    if len(ref) == 0:
+        raise ValueError("no reference scores to rank against")
+    return 100.0 * np.searchsorted(ref, np.asarray(values, np.float64), side="left") / len(ref)
