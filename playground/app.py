@@ -22,10 +22,30 @@ with st.sidebar:                            # shown at once, before the heavy im
 
 from playground import warmup  # noqa: E402  (light: no torch)
 
+PAGES = [
+    st.Page("views/map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
+    st.Page("views/drag.py", title="Drag through latent space", url_path="drag", icon=":material/pan_tool:"),
+    st.Page("views/interpolate.py", title="Interpolate", url_path="interpolate", icon=":material/animation:"),
+    st.Page("views/upload.py", title="Encode your images", url_path="upload", icon=":material/upload:"),
+    st.Page("views/sample.py", title="Sample the prior", url_path="sample", icon=":material/casino:"),
+    st.Page("views/model.py", title="How this model works", url_path="model", icon=":material/school:"),
+    st.Page("views/inpaint.py", title="Fill in missing parts", url_path="inpaint", icon=":material/healing:"),
+    st.Page("views/anomaly.py", title="Spot anomalies", url_path="anomaly", icon=":material/troubleshoot:"),
+    st.Page("views/quality.py", title="Quality against diversity", url_path="quality", icon=":material/balance:"),
+    st.Page("views/judge.py", title="Real or generated?", url_path="judge", icon=":material/how_to_vote:"),
+    st.Page("views/train.py", title="Train a model", url_path="train", icon=":material/model_training:"),
+]
+
+
+page = st.navigation(PAGES)     # first: a run that stops early below keeps the page's address
+
+
 ss = st.session_state
 if not warmup.loaded():     # the first run in this process, or one while the server still warms up
     from playground import first_map  # noqa: E402  (numpy and JSON: no torch)
-    shipped = first_map.preview()
+    shipped = (first_map.preview() if page is PAGES[0]      # the default model's Latent map only
+               and st.query_params.get("model", first_map.DEFAULT_MODEL) == first_map.DEFAULT_MODEL
+               else None)
     with st.spinner("Starting up: loading PyTorch and the models (only after a server start)…",
                     show_time=True):
         preload = st.empty()
@@ -61,19 +81,6 @@ session.init_state()
 if "_start_url" not in ss:      # the link this session opened with: sync_url below keeps only the
     ss._start_url = st.query_params.to_dict()    # shared keys, so a page reads its own from here
 
-PAGES = [
-    st.Page("views/map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
-    st.Page("views/drag.py", title="Drag through latent space", url_path="drag", icon=":material/pan_tool:"),
-    st.Page("views/interpolate.py", title="Interpolate", url_path="interpolate", icon=":material/animation:"),
-    st.Page("views/upload.py", title="Encode your images", url_path="upload", icon=":material/upload:"),
-    st.Page("views/sample.py", title="Sample the prior", url_path="sample", icon=":material/casino:"),
-    st.Page("views/model.py", title="How this model works", url_path="model", icon=":material/school:"),
-    st.Page("views/inpaint.py", title="Fill in missing parts", url_path="inpaint", icon=":material/healing:"),
-    st.Page("views/anomaly.py", title="Spot anomalies", url_path="anomaly", icon=":material/troubleshoot:"),
-    st.Page("views/quality.py", title="Quality against diversity", url_path="quality", icon=":material/balance:"),
-    st.Page("views/judge.py", title="Real or generated?", url_path="judge", icon=":material/how_to_vote:"),
-    st.Page("views/train.py", title="Train a model", url_path="train", icon=":material/model_training:"),
-]
 
 with st.sidebar:
     names = session.generative_names()
@@ -110,7 +117,6 @@ with st.sidebar:
 
 if names:
     session.sync_url()
-page = st.navigation(PAGES)
 session.note_page(page.url_path)
 if names:
     train_status.show(page.url_path, PAGES[-1])     # keeps a run alive while its person is elsewhere
