@@ -83,13 +83,15 @@ def test_a_round_all_right_gives_the_interval_beside_fd_and_is_and_is_stored(use
     assert shown["Fréchet distance (FD)"] == "40.9" and shown["Inception Score (IS)"] == "7.34"
     assert at.subheader[0].value == "This round: 10 of 10 right: 100% (95% interval 72%–100%)"
     assert "You **can tell real from generated" in markdown(at)
+    captions = [img.caption for el in at.image for img in el.proto.imgs]
+    assert captions == [f"✓ {'real' if t else 'generated'}" for t in plan.truth]   # the truth, shown after
     stored = rows(user_dir / "judge.sqlite")
     sha = models.read_card(models.CHECKPOINTS / "mnist-gan")["weights"]["sha256"]
     assert len(stored) == 10 and {r[:3] for r in stored} == {("mnist-gan", sha, at.session_state["judge_player"])}
     assert [bool(r[5]) for r in stored] == list(plan.truth) and all(r[5] == r[6] for r in stored)
     table = at.dataframe[0].value
     assert list(table["model"]) == ["mnist-gan"] and list(table["answers"]) == [10]
-    assert table["accuracy"][0] == 1.0 and table["95% low"][0] == pytest.approx(0.7225, abs=1e-4)
+    assert table["accuracy"][0] == 1.0 and table["95% low"][0] == 0.72      # shown as whole percent
     assert table["FD"][0] == pytest.approx(40.947)
 
 
@@ -98,6 +100,9 @@ def test_rounds_add_up_per_model_and_wrong_answers_read_as_reversed(user_dir):
     play(at, "wrong")
     assert at.subheader[0].value == "This round: 0 of 10 right: 0% (95% interval 0%–28%)"
     assert "You **pick the opposite of the truth" in markdown(at)
+    truth = game(at)["round"]["plan"].truth
+    assert [img.caption for el in at.image for img in el.proto.imgs] == [
+        f"✗ {'real' if t else 'generated'} (you: {'generated' if t else 'real'})" for t in truth]
     at.button(key="judge_next").click().run()
     assert_clean(at, "next round")
     assert game(at)["round"]["guesses"] == []

@@ -139,9 +139,13 @@ else:
                    "generated images (higher: sharper and more varied).")
     st.caption(f"Your running total on **{ss.model}**: {judge.describe(mine[0], mine[1])}, "
                f"{mine[2]} round(s); you {judge.verdict(*mine[:2])}.")
-    st.image([upscale(im, 3) for im in rnd["images"]],
-             caption=[f"{'real' if t else 'generated'}: you said {'real' if g else 'generated'} "
-                      f"{'✓' if t == g else '✗'}" for t, g in zip(plan.truth, guesses)])
+    per_row = plan.n // 2
+    for i, (im, t, g) in enumerate(zip(rnd["images"], plan.truth, guesses)):
+        if i % per_row == 0:
+            cols = st.columns(per_row)          # row by row, so the page reads in the order shown
+        cols[i % per_row].image(upscale(im, 4), width="stretch",
+                                  caption=f"{'✓' if t == g else '✗'} {'real' if t else 'generated'}"
+                                          + ("" if t == g else f" (you: {'real' if g else 'generated'})"))
     if st.button(":material/replay: Next round", key="judge_next", type="primary"):
         new_round()
         st.rerun()
@@ -167,8 +171,8 @@ intervals = [judge.wilson(r.right, r.answers) for r in rows]
 st.dataframe(
     {"model": labels, "kind": [r.kind for r in rows], "data set": [r.dataset for r in rows],
      "people": [r.players for r in rows], "rounds": [r.rounds for r in rows],
-     "answers": [r.answers for r in rows], "accuracy": [r.right / r.answers for r in rows],
-     "95% low": [lo for lo, _ in intervals], "95% high": [hi for _, hi in intervals],
+     "answers": [r.answers for r in rows], "accuracy": [round(r.right / r.answers, 2) for r in rows],
+     "95% low": [round(lo, 2) for lo, _ in intervals], "95% high": [round(hi, 2) for _, hi in intervals],
      "FD": [r.fd for r in rows], "IS": [r.inception for r in rows],
      "weights sha256": [r.sha256[:12] for r in rows]},
     column_config={c: st.column_config.NumberColumn(c, format="percent") for c in ("accuracy", "95% low", "95% high")},
@@ -190,5 +194,5 @@ fig.update_xaxes(type="category")
 st.plotly_chart(fig, key="judge_chart")
 st.caption(f"Stored in `{judge_db.db_path()}`, shared by everyone who plays on this server. Each model "
            "counts by its name and weights: a model retrained under the same name starts afresh. A model "
-           "whose images people cannot tell from real ones sits at 50%; a lower FD should go with a lower "
-           "accuracy here.")
+           "whose images people cannot tell from real ones sits at 50%; one would expect a lower FD to go "
+           "with an accuracy nearer 50%.")
