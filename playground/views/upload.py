@@ -231,9 +231,11 @@ for f, (name, data, key, region, p) in enumerate(good):
                            + ("reconstruction." if m.kind == "vae" else "best match found by inversion."))
             st.progress(min(pc / 100, 1.0), text=f"More unusual than {pc:.0f}% of the reference images")
             st.caption(f"Ranked against {ref.source}.")
-            if pc >= 95:
-                st.warning("The model reproduces this worse than almost every real image it was tested on: "
-                           "it is far from what it learned (an outlier, or not "
+            flag_at = float(ss.get("anomaly_flag_pct", 95.0))    # chosen on the Spot anomalies page
+            if pc >= flag_at:
+                st.warning(f"Flagged as unusual: the model reproduces this worse than {flag_at:g}% of the "
+                           "real images it was tested on (the threshold is set on the Spot anomalies page), "
+                           "so it may be far from what it learned (an outlier, or not "
                            f"{m.card['dataset']['name']} at all).", icon=":material/help:")
             if r["restarts"] is not None:
                 st.caption(f"Inversion: {len(r['restarts'])} random starts, final MSE from "
