@@ -45,6 +45,16 @@ def new_round(seed: int, n: int = ROUND, n_reference: int = 2000) -> Round:
     return Round(seed, tuple(truth), tuple(rng.sample(range(n_reference), n // 2)))
 
 
+def take_guess(plan: Round, guesses: list, position: int, guess: bool) -> bool:
+    """Add `guess` for image `position` to `guesses` if that image is the next unanswered one of
+    `plan`; a second answer for the same image (a double click's second click, sent before the page
+    showed the next image) or one past the round's end changes nothing. True when taken."""
+    if position != len(guesses) or position >= plan.n:
+        return False
+    guesses.append(bool(guess))
+    return True
+
+
 def correct(truth, guesses) -> int:
     """How many guesses (True = "Real") match the truth, position by position."""
     truth, guesses = list(truth), list(guesses)

@@ -72,6 +72,17 @@ def test_round_is_half_real_in_a_seeded_order_with_distinct_reference_images():
             judge.new_round(1, n=n)
 
 
+def test_a_guess_is_taken_once_per_image_in_order():
+    plan, guesses = judge.new_round(7, n=4), []
+    assert judge.take_guess(plan, guesses, 0, True) and guesses == [True]
+    assert not judge.take_guess(plan, guesses, 0, False)           # a double click's second click
+    assert not judge.take_guess(plan, guesses, 2, False)           # not the next image
+    assert guesses == [True]
+    for i in (1, 2, 3):
+        assert judge.take_guess(plan, guesses, i, False)
+    assert not judge.take_guess(plan, guesses, 4, True) and guesses == [True, False, False, False]
+
+
 def test_correct_counts_matches_position_by_position():
     truth = (True, False, True, False)
     assert judge.correct(truth, [True, False, True, False]) == 4
