@@ -149,49 +149,58 @@ else:
         new_round()
         st.rerun()
 
+
 # ---- everyone's results, per model ----------------------------------------------------------------
 
-st.divider()
-st.subheader("Everyone's results, per model")
-try:
-    rows, said = judge_db.summary()
-except JudgeDbError as e:
-    st.warning(f"Everyone's results cannot be shown: {e}", icon=":material/database:")
-    st.stop()
-if said:
-    (st.warning if "moved aside" in said else st.info)(said, icon=":material/database:")
-if not rows:
-    st.caption("No answers yet: play a round and yours come first.")
-    st.stop()
+def everyone() -> None:
+    """Everyone's results per model, from the shared database: a table and a chart."""
+    st.divider()
+    st.subheader("Everyone's results, per model")
+    try:
+        rows, said = judge_db.summary()
+    except JudgeDbError as e:
+        st.warning(f"Everyone's results cannot be shown: {e}", icon=":material/database:")
+        return
+    if said:
+        (st.warning if "moved aside" in said else st.info)(said, icon=":material/database:")
+    if not rows:
+        st.caption("No answers yet: play a round and yours come first.")
+        return
 
-names = [r.model for r in rows]
-labels = [f"{r.model} · {r.sha256[:8]}" if names.count(r.model) > 1 else r.model for r in rows]
-intervals = [judge.wilson(r.right, r.answers) for r in rows]
-st.dataframe(
-    {"model": labels, "kind": [r.kind for r in rows], "data set": [r.dataset for r in rows],
-     "people": [r.players for r in rows], "rounds": [r.rounds for r in rows],
-     "answers": [r.answers for r in rows], "accuracy": [round(r.right / r.answers, 2) for r in rows],
-     "95% low": [round(lo, 2) for lo, _ in intervals], "95% high": [round(hi, 2) for _, hi in intervals],
-     "FD": [r.fd for r in rows], "IS": [r.inception for r in rows],
-     "weights sha256": [r.sha256[:12] for r in rows]},
-    column_config={c: st.column_config.NumberColumn(c, format="percent") for c in ("accuracy", "95% low", "95% high")},
-    hide_index=True, key="judge_table")
-acc = [r.right / r.answers for r in rows]
-fig = go.Figure(go.Scatter(
-    x=labels, y=acc, mode="markers", marker=dict(size=11),
-    error_y=dict(type="data", symmetric=False, array=[hi - a for a, (_, hi) in zip(acc, intervals)],
-                 arrayminus=[a - lo for a, (lo, _) in zip(acc, intervals)]),
-    customdata=[[r.answers, r.players, "–" if r.fd is None else f"{r.fd:.1f}",
-                 "–" if r.inception is None else f"{r.inception:.2f}"] for r in rows],
-    hovertemplate="%{x}<br>accuracy %{y:.0%} of %{customdata[0]} answers by %{customdata[1]} people"
-                  "<br>FD %{customdata[2]} · IS %{customdata[3]}<extra></extra>"))
-fig.add_hline(y=0.5, line_dash="dash", line_color="gray", annotation_text="50%: cannot tell")
-fig.update_layout(title="How often people tell real from generated (95% intervals)", height=340,
-                  margin=dict(l=10, r=10, t=40, b=10), yaxis_title="accuracy", plot_bgcolor="white")
-fig.update_yaxes(range=[0, 1], tickformat=".0%")
-fig.update_xaxes(type="category")
-st.plotly_chart(fig, key="judge_chart")
-st.caption(f"Stored in `{judge_db.db_path()}`, shared by everyone who plays on this server. Each model "
-           "counts by its name and weights: a model retrained under the same name starts afresh. A model "
-           "whose images people cannot tell from real ones sits at 50%; one would expect a lower FD to go "
-           "with an accuracy nearer 50%.")
+    names = [r.model for r in rows]
+    labels = [f"{r.model} · {r.sha256[:8]}" if names.count(r.model) > 1 else r.model for r in rows]
+    intervals = [judge.wilson(r.right, r.answers) for r in rows]
+    st.dataframe(
+        {"model": labels, "kind": [r.kind for r in rows], "data set": [r.dataset for r in rows],
+         "players": [r.players for r in rows], "rounds": [r.rounds for r in rows],
+         "answers": [r.answers for r in rows], "accuracy": [round(r.right / r.answers, 2) for r in rows],
+         "95% low": [round(lo, 2) for lo, _ in intervals], "95% high": [round(hi, 2) for _, hi in intervals],
+         "FD": [r.fd for r in rows], "IS": [r.inception for r in rows],
+         "weights sha256": [r.sha256[:12] for r in rows]},
+        column_config={"players": st.column_config.NumberColumn(
+                           "players", help="Browser sessions that answered: a reloaded tab counts anew."),
+                       **{c: st.column_config.NumberColumn(c, format="percent")
+                          for c in ("accuracy", "95% low", "95% high")}},
+        hide_index=True, key="judge_table")
+    acc = [r.right / r.answers for r in rows]
+    fig = go.Figure(go.Scatter(
+        x=labels, y=acc, mode="markers", marker=dict(size=11),
+        error_y=dict(type="data", symmetric=False, array=[hi - a for a, (_, hi) in zip(acc, intervals)],
+                     arrayminus=[a - lo for a, (lo, _) in zip(acc, intervals)]),
+        customdata=[[r.answers, r.players, "–" if r.fd is None else f"{r.fd:.1f}",
+                     "–" if r.inception is None else f"{r.inception:.2f}"] for r in rows],
+        hovertemplate="%{x}<br>accuracy %{y:.0%} of %{customdata[0]} answers by %{customdata[1]} players"
+                      "<br>FD %{customdata[2]} · IS %{customdata[3]}<extra></extra>"))
+    fig.add_hline(y=0.5, line_dash="dash", line_color="gray", annotation_text="50%: cannot tell")
+    fig.update_layout(title="How often people tell real from generated (95% intervals)", height=340,
+                      margin=dict(l=10, r=10, t=40, b=10), yaxis_title="accuracy", plot_bgcolor="white")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    fig.update_xaxes(type="category")
+    st.plotly_chart(fig, key="judge_chart")
+    st.caption(f"Stored in `{judge_db.db_path()}`, shared by everyone who plays on this server. Each model "
+               "counts by its name and weights: a model retrained under the same name starts afresh. A model "
+               "whose images people cannot tell from real ones sits at 50%; one would expect a lower FD to go "
+               "with an accuracy nearer 50%.")
+
+
+everyone()
