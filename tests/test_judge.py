@@ -231,10 +231,14 @@ def test_unusable_folder_gives_a_clear_message(tmp_path):
 
 
 WRITER = """
-import sys
+import os, sys, time
 from playground import judge_db
 from playground.judge_db import Answer, ModelInfo
 path, who, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for _ in range(6000):                   # start with the others: when the test creates the .go file
+    if os.path.exists(path + ".go"):
+        break
+    time.sleep(0.01)
 info = ModelInfo("mnist-gan", "a" * 64, "gan", "mnist", 40.9, 7.3)
 for r in range(rounds):
     judge_db.record([Answer(who, str(r), i, i % 2 == 0, True) for i in range(3)], info, path)
@@ -250,7 +254,7 @@ def test_many_threads_and_processes_writing_at_once_lose_no_answer(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"proc{i}", str(rounds)],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(n_procs)]
-    barrier, errors = threading.Barrier(n_threads), []
+    barrier, errors = threading.Barrier(n_threads + 1), []
 
     def writer(i):
         barrier.wait()
@@ -263,6 +267,8 @@ def test_many_threads_and_processes_writing_at_once_lose_no_answer(tmp_path):
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(n_threads)]
     for t in threads:
         t.start()
+    Path(str(path) + ".go").touch()                                   # processes and threads start together
+    barrier.wait()
     for t in threads:
         t.join()
     outs = [p.communicate(timeout=300) for p in procs]
