@@ -74,8 +74,9 @@ def flush() -> None:
 
 def answer(position: int, guess: bool, info: ModelInfo) -> None:
     rnd = game["round"]
-    if rnd is None or "plan" not in rnd or not judge.take_guess(rnd["plan"], rnd["guesses"], position, guess):
-        return                               # a double click's second click: already answered
+    if (rnd is None or "plan" not in rnd or rnd["key"] != (info.model, info.sha256)
+            or not judge.take_guess(rnd["plan"], rnd["guesses"], position, guess)):
+        return                   # a double click's second click, or a click meant for another model
     truth = rnd["plan"].truth[position]
     game["pending"] = (game["pending"] + [(info, Answer(ss.judge_player, rnd["id"], position, truth, guess))])
     if len(game["pending"]) > MAX_PENDING:
