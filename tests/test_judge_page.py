@@ -195,3 +195,19 @@ def test_an_unusable_data_folder_says_so_and_the_game_goes_on(tmp_path, monkeypa
     assert any("cannot be created" in e.value and "kept in this session" in e.value for e in at.error)
     assert metrics(at)["Your accuracy this round"] == "100%"
     assert len(game(at)["pending"]) == 10
+
+
+def test_every_shipped_generative_model_draws_a_round(user_dir):
+    """Each VAE and GAN: a round of its own data set's reference images and its own samples."""
+    from conftest import GENERATIVE
+    at = open_judge(GENERATIVE[0])
+    for name in GENERATIVE:
+        at.sidebar.selectbox(key="model").select(name).run()
+        at.switch_page("views/judge.py").run()
+        assert_clean(at, name)
+        rnd = game(at)["round"]
+        assert rnd["key"][0] == name and rnd["guesses"] == []
+        dataset = models.read_card(models.CHECKPOINTS / name)["dataset"]["name"]
+        real, _ = models.reference(dataset)
+        for image, is_real in zip(rnd["images"], rnd["plan"].truth):
+            assert any(np.array_equal(image, real[j]) for j in rnd["plan"].real_index) == is_real, name
