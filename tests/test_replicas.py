@@ -257,8 +257,9 @@ class Tab:
         self.page.on("websocket", lambda ws: self.sockets.append(ws.url))
 
     def _response(self, r):
-        if r.header_value("x-replica"):
-            self.replicas.append(r.header_value("x-replica"))
+        replica = r.headers.get("x-replica")     # (no round trip: safe while a context closes)
+        if replica:
+            self.replicas.append(replica)
         # (the frontend's probe of /<page>/_stcore/health for a base path 404s on any server)
         if r.status >= 500 or r.status >= 400 and ("/media/" in r.url or "/_stcore/upload_file" in r.url):
             self.failed.append(f"{r.status} {r.request.method} {r.url}")
@@ -267,7 +268,7 @@ class Tab:
         """Open `path`; returns the replica that served the page."""
         resp = self.page.goto(self.url + path)
         assert resp.ok, f"{path}: {resp.status}"
-        return resp.header_value("x-replica")
+        return resp.headers.get("x-replica")
 
     def cookie(self) -> str:
         return next(c["value"] for c in self.ctx.cookies() if c["name"] == COOKIE)
