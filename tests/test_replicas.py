@@ -383,3 +383,30 @@ def test_sessions_stick_to_their_replica_through_the_balancer(browser, balanced)
     finally:
         a.ctx.close()
         b.ctx.close()
+
+
+def test_kubernetes_manifests_agree_with_the_image_and_ask_for_affinity():
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not installed: the manifests are not parsed")
+    manifests = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "latent-playground.yaml").read_text()))
+    docs = {d["kind"]: d for d in manifests}
+    claims = {d["metadata"]["name"]: d for d in manifests if d["kind"] == "PersistentVolumeClaim"}
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    app = pod["containers"][0]
+    env = docker_env()
+    assert {e["name"]: e["value"] for e in app["env"]} == {k: v for k, v in env.items() if k.startswith("LATENT_")}
+    mounts = {m["mountPath"]: m for m in app["volumeMounts"]}
+    assert mounts[env["LATENT_PLAYGROUND_CHECKPOINTS"]]["readOnly"] is True
+    assert not mounts[env["LATENT_PLAYGROUND_USER_DIR"]].get("readOnly")
+    assert [p["containerPort"] for p in app["ports"]] == [8501]
+    assert app["readinessProbe"]["httpGet"]["path"] == "/_stcore/health"
+    uid = re.search(r"useradd .*--uid (\d+)", " ".join(a for op, a in dockerfile() if op == "RUN")).group(1)
+    assert pod["securityContext"]["runAsUser"] == int(uid)
+    # the user data volume is one node's disk, and every replica runs on that node (judge.sqlite)
+    claim = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]}
+    data_claim = claim[mounts[env["LATENT_PLAYGROUND_USER_DIR"]]["name"]]
+    assert claims[data_claim]["spec"]["accessModes"] == ["ReadWriteOnce"]
+    same_node = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert same_node["topologyKey"] == "kubernetes.io/hostname"
+    notes = docs["Ingress"]["metadata"]["annotations"]
+    assert notes["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    assert notes["nginx.ingress.kubernetes.io/affinity-mode"] == "persistent"
