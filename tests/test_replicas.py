@@ -410,3 +410,50 @@ def test_kubernetes_manifests_agree_with_the_image_and_ask_for_affinity():
     notes = docs["Ingress"]["metadata"]["annotations"]
     assert notes["nginx.ingress.kubernetes.io/affinity"] == "cookie"
     assert notes["nginx.ingress.kubernetes.io/affinity-mode"] == "persistent"
+
+
+def _requirement_closure(lines: list[str]) -> set[str]:
+    """Distributions that pip installs for these requirement lines: each one and, recursively, what
+    its installed metadata requires (markers evaluated, extras left out)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()  # noqa: E731
+    todo = [Requirement(l).name for l in lines]
+    seen: set[str] = set()
+    while todo:
+        name = norm(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            reqs = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for r in map(Requirement, reqs):
+            if r.marker is None or r.marker.evaluate({"extra": ""}):
+                todo.append(r.name)
+    return seen
+
+
+def test_the_image_installs_every_module_the_app_imports():
+    """The image installs requirements.txt only (not requirements-dev.txt): every third-party module
+    that playground/ and models/ import must come with it."""
+    import ast
+    from importlib import metadata
+    pins = [l.split("#")[0].strip() for l in (ROOT / "requirements.txt").read_text().splitlines()]
+    have = _requirement_closure([p for p in pins if p and not p.startswith("-")])
+    providers = metadata.packages_distributions()
+    missing = {}
+    for path in [*(ROOT / "playground").rglob("*.py"), *(ROOT / "models").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                     else [])
+            for top in {n.split(".")[0] for n in names}:
+                if top in sys.stdlib_module_names or top in ("models", "playground"):
+                    continue
+                dists = {re.sub(r"[-_.]+", "-", d).lower() for d in providers.get(top, [top])}
+                if not dists & have:
+                    missing.setdefault(top, []).append(str(path.relative_to(ROOT)))
+    assert not missing, f"imported by the app, not installed by requirements.txt: {missing}"
