@@ -127,8 +127,71 @@ def test_the_job_trains_in_a_child_process_publishes_snapshots_and_hands_over_th
         tv.train_job(LabConfig(epochs=100, batch_size=64), publish_s=0.0)(stopped)
     left = stopped.progress["run"]
     assert 1 <= left.step_count < 400 and stopped.progress["step"] == left.step_count   # savable
-    # the child serves the next run after a stop (a stale stop message does not end that one)
-    assert tv.train_job(LabConfig(epochs=1, batch_size=64), publish_s=0.0)(FakeContext()).step_count == 4
+    assert train_process.trainer() is child and child.alive()      # a stop keeps the child
+
+
+def test_a_late_stop_of_an_earlier_run_does_not_stop_the_next(monkeypatch):
+    """A Stop pressed as a run ends reaches the child after it: it names that run, and the next run
+    on the same child trains to the end."""
+    from playground import train_process
+    monkeypatch.setattr(lab, "training_data", lambda name: small_data())
+    child = train_process.trainer()
+    send = child.conn.send
+
+    def with_a_late_stop(msg):
+        send(msg)
+        if msg[0] == "train":
+            send(("stop", msg[1] - 1, "cancelled"))       # the previous run's id
+    monkeypatch.setattr(child.conn, "send", with_a_late_stop, raising=False)
+    run = tv.train_job(LabConfig(epochs=3, batch_size=64), publish_s=0.0)(FakeContext())
+    assert run.step_count == 12 and run.stop_reason is None
+
+
+def test_an_error_in_the_server_while_a_run_trains_takes_its_child_down(monkeypatch):
+    """If the server's side of a run fails (here: the page's progress cannot be stored), the child
+    must not go on training for nobody and hold the slot: it is killed and the next run gets a
+    fresh one that trains to the end."""
+    from playground import train_process
+    monkeypatch.setattr(lab, "training_data", lambda name: small_data())
+    first = train_process.trainer()
+    first.ready()
+
+    class Breaks(FakeContext):
+        published = 0
+
+        def __setattr__(self, name, value):
+            if name == "progress" and value is not None:
+                type(self).published += 1
+                if type(self).published == 3:
+                    raise MemoryError("no room for the snapshot")
+            super().__setattr__(name, value)
+
+    with pytest.raises(MemoryError):
+        tv.train_job(LabConfig(epochs=100, batch_size=64), publish_s=0.0)(Breaks())
+    assert not first.alive()
+    run = tv.train_job(LabConfig(epochs=1, batch_size=64), publish_s=0.0)(FakeContext())
+    assert run.step_count == 4 and train_process.trainer() is not first
+
+
+def test_the_training_process_runs_at_the_set_priority_once(monkeypatch):
+    """The child's nice value is the server's plus LATENT_PLAYGROUND_TRAIN_NICE, also when the
+    worker thread that starts it runs at a lowered priority already (it was lowered twice: 10 -> 19)."""
+    import os
+
+    from playground import train_process
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    got = {}
+
+    def start():
+        jobs.lower_priority(3)
+        t = train_process.Trainer(nice=3, threads=1)
+        t.ready()
+        got["nice"] = os.getpriority(os.PRIO_PROCESS, t.pid)
+        t.close()
+    th = threading.Thread(target=start)
+    th.start()
+    th.join(180)
+    assert got["nice"] == min(19, base + 3)
 
 
 def test_a_training_process_that_dies_fails_its_run_in_words_and_the_next_run_gets_a_new_one(monkeypatch):
