@@ -27,6 +27,35 @@ def open_page(model="mnist-vae", proj="pca"):
     return at
 
 
+@pytest.fixture
+def media(monkeypatch):
+    """Bytes of every image a page produced, by URL (as in test_pages.py: AppTest's media store is
+    emptied after each run)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        files[file_id] = self._files_by_id[file_id].content
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return lambda url: files[url.rsplit("/", 1)[-1].split(".")[0]]
+
+
+def ranked_images(at, media) -> list[np.ndarray]:
+    """The listed images as 28x28 uint8, by rank (shown as upscale(tile(x, 1), 3): 1 pixel of padding)."""
+    shown = {int(img.caption.split(" · ")[0][1:]): np.asarray(Image.open(io.BytesIO(media(img.url))))
+             for el in at.image for img in el.proto.imgs if img.caption.startswith("#")}
+    out = []
+    for r in sorted(shown):
+        a = shown[r][::3, ::3]
+        out.append((a[..., 0] if a.ndim == 3 else a)[1:29, 1:29])
+    return out
+
+
 def ranked_captions(at) -> list[str]:
     """Captions '#rank · class · score' of the listed images, by rank (the page lays them out in
     rows of 8 columns, so AppTest meets them column by column)."""
@@ -46,7 +75,7 @@ def mnist_ref():
 
 
 @pytest.mark.parametrize("score", ["recon", "elbo"])
-def test_the_map_is_coloured_by_each_images_score_and_the_most_unusual_are_listed(mnist_ref, score):
+def test_the_map_is_coloured_by_each_images_score_and_the_most_unusual_are_listed(mnist_ref, media, score):
     images, labels = mnist_ref
     x = images[:, None].astype(np.float32) / 255
     want = anomaly.scores(models.load("mnist-vae"), x, score)
@@ -65,9 +94,13 @@ def test_the_map_is_coloured_by_each_images_score_and_the_most_unusual_are_liste
         rank, cls, value = cap.split(" · ")
         assert rank == f"#{r + 1}" and cls == names[labels[i]]
         assert float(value) == pytest.approx(want[i], rel=1e-3)
+    shown = ranked_images(at, media)
+    assert len(shown) == 16
+    for img, i in zip(shown, top):
+        assert np.abs(img.astype(int) - images[i]).max() <= 1
 
 
-def test_a_gan_is_ranked_by_its_shipped_inversion_errors_and_says_why():
+def test_a_gan_is_ranked_by_its_shipped_inversion_errors_and_says_why(media):
     from models.inversion import invert
     from playground.latent_map import shipped_maps
     from playground.uploads import shipped_errors
@@ -85,6 +118,8 @@ def test_a_gan_is_ranked_by_its_shipped_inversion_errors_and_says_why():
     images = models.reference("mnist")[0]
     picked = np.random.default_rng(0).permutation(len(images))[:len(errors)]
     order = np.argsort(-errors)
+    for img, i in zip(ranked_images(at, media), picked[order]):     # the page shows those images
+        assert np.abs(img.astype(int) - images[i]).max() <= 1
     again = invert(g, images[picked[np.r_[order[:3], order[-3:]]]][:, None].astype(np.float32) / 255).mse
     assert again[:3].min() > again[3:].max(), again
     assert at.toggle(key="anomaly_run_test")                       # the VAE test is still offered
