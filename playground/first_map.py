@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def preview(root: Path | None = None) -> Preview | None:
         if y.shape != (len(images), 2) or labels.shape != (len(images),):
             return None
         return Preview(DEFAULT_MODEL, method, y, labels.astype(np.int64), list(card["class_names"]))
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
 
 

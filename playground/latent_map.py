@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,7 +149,7 @@ def _read_cache(name: str, n: int, dirs) -> dict | None:
         try:
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
             continue                                     # unreadable cache: recompute, never crash
         if arrays.get("y", np.empty((0, 0))).shape == (n, 2):
             return arrays

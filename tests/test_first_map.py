@@ -72,7 +72,7 @@ def test_other_weights_have_no_preview(root):
     assert first_map.preview(root) is None
 
 
-@pytest.mark.parametrize("damage", ["no map", "corrupt map", "short map", "corrupt card", "no reference",
+@pytest.mark.parametrize("damage", ["no map", "corrupt map", "damaged data", "short map", "corrupt card", "no reference",
                                     "a gan"])
 def test_anything_missing_or_broken_gives_no_preview(root, damage):
     card_path = root / first_map.DEFAULT_MODEL / "card.json"
@@ -83,6 +83,12 @@ def test_anything_missing_or_broken_gives_no_preview(root, damage):
     elif damage == "corrupt map":
         for f in maps:
             f.write_bytes(b"PK\x03\x04 not a zip")
+    elif damage == "damaged data":
+        for f in maps:
+            np.savez_compressed(f, y=np.random.default_rng(0).normal(size=(4000, 2)))
+            raw = bytearray(f.read_bytes())
+            raw[1000:1050] = bytes(x ^ 0x55 for x in raw[1000:1050])
+            f.write_bytes(bytes(raw))
     elif damage == "short map":
         for f in maps:
             np.savez(f, y=np.zeros((10, 2), np.float32))

@@ -196,6 +196,11 @@ def test_read_cache_takes_the_first_readable_file_of_the_right_size(tmp_path):
     assert lm._read_cache("m.npz", 4, [b, c])["y"][0, 0] == 1
     (b / "m.npz").write_bytes(b"PK\x03\x04 a cut-off zip")          # a truncated npz (zip) file
     assert lm._read_cache("m.npz", 4, [b, c])["y"][0, 0] == 1
+    np.savez_compressed(b / "m.npz", y=np.random.default_rng(0).normal(size=(4000, 2)))
+    raw = bytearray((b / "m.npz").read_bytes())
+    raw[1000:1050] = bytes(x ^ 0x55 for x in raw[1000:1050])            # damaged compressed data
+    (b / "m.npz").write_bytes(bytes(raw))
+    assert lm._read_cache("m.npz", 4, [b, c])["y"][0, 0] == 1
     np.savez(b / "m.npz", y=np.array([[object()] * 2] * 4, dtype=object))   # a pickle inside: refused
     assert lm._read_cache("m.npz", 4, [b, c])["y"][0, 0] == 1
     (b / "m.npz").unlink()
