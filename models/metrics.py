@@ -276,7 +276,11 @@ def reference_precision_recall(model: LatentModel, classifier: LatentModel, real
                                seed: int = 0, k: int = 3) -> dict:
     """The card's precision and recall: as many seeded prior samples (temperature 1, no truncation)
     as the odd half of `real`, against that half; "real": the even half against the odd half, the
-    figure a perfect model would get with this many images (sampling noise only)."""
+    figure a perfect model would get with this many images (sampling noise only). With too few
+    reference images for two k-NN manifolds, a note says so instead (a small folder of your own)."""
+    if len(real) // 2 <= k:
+        return dict(precision_recall_not_measured=f"{len(real)} reference images: precision and recall "
+                                                  f"with k = {k} need at least {2 * (k + 1)}")
     f_b, ceiling = real_quality(classifier, real, k)
     got = sample_quality(model, classifier, f_b, len(f_b), seed=seed, k=k)
     return dict(precision=got["precision"], recall=got["recall"], precision_real_test=ceiling["precision"],

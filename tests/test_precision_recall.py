@@ -222,3 +222,13 @@ def test_page_figures_at_temperature_one_are_the_cards():
     got = sample_quality(m, clf, fb, len(fb), seed=0)
     card = m.card["metrics_reference"]
     assert (got["precision"], got["recall"]) == (card["precision"], card["recall"])
+
+
+def test_too_few_reference_images_give_a_note_not_an_error():
+    """A folder of your own images may ship a tiny reference set: saving a model must still work."""
+    m, clf = models.load("mnist-vae"), models.load("mnist-classifier")
+    images, _ = models.reference("mnist")
+    x = images[:, None].astype(np.float32) / 255
+    assert "need at least 8" in reference_precision_recall(m, clf, x[:7])["precision_recall_not_measured"]
+    got = reference_precision_recall(m, clf, x[:8])
+    assert got["n_precision_recall"] == 4 and 0 <= got["recall"] <= 1
