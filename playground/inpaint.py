@@ -369,3 +369,19 @@ def inpaint(model, image, known, n: int = 8, seed: int = 0) -> np.ndarray:
     """float32 (n, 28, 28) completions of `image` (float32 (28, 28) in [0, 1]) where `known` (bool
     (28, 28)) is False, best first; the known pixels are unchanged. VAE or GAN."""
     return complete(model, image, known, n=n, seed=seed).images
+
+
+def hidden_from_strokes(paint, threshold: float = 0.15) -> np.ndarray:
+    """A painted mask -> hidden (28, 28) bool: `paint` is a grayscale array in [0, 1] whose sides
+    are multiples of 28 (the drawing pad's 280 x 280); a cell is hidden when the share of it painted
+    exceeds `threshold`."""
+    a = np.asarray(paint, np.float32)
+    if a.ndim != 2 or a.shape[0] % SIDE or a.shape[1] % SIDE or not a.size:
+        raise ValueError(f"a painted mask must be 2-D with sides that are multiples of 28; got {a.shape}")
+    fy, fx = a.shape[0] // SIDE, a.shape[1] // SIDE
+    return a.reshape(SIDE, fy, SIDE, fx).mean((1, 3)) > threshold
+
+
+def shown_masked(image, known, shade: float = 0.35) -> np.ndarray:
+    """The image as the model sees it, for display: hidden pixels drawn as a flat grey."""
+    return np.where(known, image, shade).astype(np.float32)
