@@ -3,6 +3,7 @@ warmed server (or `streamlit run playground/app.py`, which loads everything on t
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,8 @@ if not warmup.loaded():     # the first run in this process, or one while the se
     shipped = (first_map.preview() if page is PAGES[0]      # the default model's Latent map only
                and st.query_params.get("model", first_map.DEFAULT_MODEL) == first_map.DEFAULT_MODEL
                else None)
+    if shipped is not None and st.query_params.get("proj", shipped.method) != shipped.method:
+        shipped = None                                      # a link to another projection
     with st.spinner("Starting up: loading PyTorch and the models (only after a server start)…",
                     show_time=True):
         preload = st.empty()
@@ -59,12 +62,16 @@ if not warmup.loaded():     # the first run in this process, or one while the se
                 st.plotly_chart(LOADING_FIGURE, config={"staticPlot": True, "displayModeBar": False})
         if shipped is not None and not ss.get("_first_map_drawn"):
             # Load only once the browser has drawn it: see first_draw.py for why.
-            from playground.first_draw import on_drawn  # noqa: E402
+            from playground.first_draw import go_on_after, on_drawn  # noqa: E402
             from streamlit.runtime.scriptrunner import get_script_run_ctx  # noqa: E402
             visitor = getattr(get_script_run_ctx(), "session_id", "")
             warmup.visitor_waiting(visitor)
-            on_drawn("first_map", lambda: (ss.__setitem__("_first_map_drawn", True),
-                                           warmup.visitor_drawn(visitor)), key="first_map_drawn")
+
+            def drawn():
+                ss._first_map_drawn = True
+                warmup.visitor_drawn(visitor)
+            on_drawn("first_map", drawn, key="first_map_drawn")
+            go_on_after(ss.setdefault("_first_map_sent", time.monotonic()), drawn)
             st.stop()
         import models  # noqa: E402
         from playground import session  # noqa: E402

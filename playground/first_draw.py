@@ -8,6 +8,8 @@ measured, the first chart came 1.2 s later. So the page waits for the browser to
 drawn, and the import comes after."""
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -22,3 +24,25 @@ def on_drawn(chart_key: str, callback: Callable[[], None], *, key: str) -> None:
     """Run `callback` (before the next run, like a widget's) once the chart drawn with Streamlit key
     `chart_key` is on screen, or after 8 s if it never is."""
     _component(key=key, data={"chart": chart_key}, on_drawn_change=callback, height=0)
+
+
+FALLBACK_S = 10.0       # the page goes on by itself this long after the chart was sent
+
+
+log = logging.getLogger("latent_playground.first_draw")
+FALLBACK_LOG = "the browser did not report its first chart"
+
+
+@st.fragment(run_every=1.0)
+def _fallback(since: float, after_s: float, callback: Callable[[], None]) -> None:
+    if time.monotonic() - since >= after_s:
+        log.warning("%s within %.0f s: the page went on by itself", FALLBACK_LOG, after_s)
+        callback()
+        st.rerun(scope="app")
+
+
+def go_on_after(since: float, callback: Callable[[], None], after_s: float = FALLBACK_S) -> None:
+    """If the component above never reports (its script blocked or broken), Streamlit's own timer
+    runs `callback` and reruns the page `after_s` seconds after `since` (time.monotonic()): the
+    visitor never stays on the still picture."""
+    _fallback(since, after_s, callback)

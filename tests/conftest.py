@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 import socket
@@ -78,13 +79,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """A real Streamlit server on loopback, for browser tests."""
+@contextlib.contextmanager
+def streamlit_server(script: str = "server.py"):
+    """A fresh Streamlit server on loopback running playground/<script> (the README's command by
+    default); yields its URL and the path of its log."""
     port = _free_port()
     log = open(tempfile.mktemp(prefix="streamlit-", suffix=".log"), "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "playground" / "server.py"),   # README's command
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "playground" / script),
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -98,13 +100,21 @@ def app_url():
                 time.sleep(0.5)
         else:
             pytest.fail(f"streamlit did not start; see {log.name}")
-        yield url
+        yield url, log.name
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """A real Streamlit server on loopback, for browser tests."""
+    with streamlit_server() as (url, _log):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -222,3 +222,31 @@ def test_dragging_the_cursor_updates_the_decoded_image(page, app_url):
     page.wait_for_function("(b) => { const i = document.querySelector(\"[data-testid='stImage'] img\");"
                            " return i && i.getAttribute('src') !== b; }", arg=before, timeout=30_000)
     assert page.locator(EXCEPTION).count() == 0
+
+
+# A drawn Plotly chart with at least 2,000 points, and whether it takes clicks (the first visit's
+# still map is a staticPlot).
+MAP_CHART = """(clickable) => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+  .some(g => g.querySelector('.main-svg') && (g._fullData || []).reduce((n, t) => n + ((t.x && t.x.length) || 0), 0) >= 2000
+             && Boolean(g._context && !g._context.staticPlot) === clickable)"""
+
+
+def test_a_first_visit_shows_the_still_map_then_the_clickable_one_when_the_browser_has_it(browser):
+    """On a fresh server the first visitor sees the default model's still map, and the browser's
+    word (first_draw.js) takes the page on to the clickable map; the server's fallback timer, which
+    logs that the browser never reported, is not what did it."""
+    from conftest import streamlit_server
+    from playground.first_draw import FALLBACK_LOG
+    with streamlit_server() as (url, log):
+        ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page = ctx.new_page()
+        page.goto(url)
+        page.wait_for_function(MAP_CHART, arg=False, timeout=60_000, polling=50)
+        page.screenshot(path=str(ARTIFACTS / "browser-first-visit-still.png"))
+        page.wait_for_function(MAP_CHART, arg=True, timeout=120_000, polling=100)
+        page.get_by_text("2,000 points").wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "browser-first-visit-live.png"))
+        ctx.close()
+        with open(log) as f:
+            assert FALLBACK_LOG not in f.read(), "the page went on by the fallback timer, not the browser's word"
