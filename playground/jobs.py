@@ -5,8 +5,7 @@ URL so a reloaded tab finds its run again, and whoever holds the id can watch, s
 run, so a link is a capability only the person it was given to has (sequential ids let anyone
 reach another person's run by counting).
 
-Jobs run off the script thread on `max_running` worker threads, each with torch bounded to
-`threads` intra-op threads; further jobs wait in a FIFO queue whose positions the page shows. A job
+Jobs run off the script thread on `max_running` worker threads; further jobs wait in a FIFO queue whose positions the page shows. A job
 is polled by id (`poll`), so a reloaded tab finds it again; a queued or running job nobody polled
 for `idle_s` seconds (default IDLE_S = 120) is stopped. A job function receives a `Context`: it
 publishes progress with `ctx.progress = ...` and calls `ctx.check()` between steps (which raises
@@ -21,14 +20,15 @@ polled go first, though never one polled within `idle_s` (an open tab polls its 
 The process-wide worker (`worker()`) is configured by environment variables:
 
 - LATENT_PLAYGROUND_TRAIN_RUNS: runs that train at the same time (default 1; the rest queue).
-- LATENT_PLAYGROUND_TRAIN_THREADS: torch intra-op threads (default: half the cores, at least 1,
-  so 1 on a 2-core machine). Torch's intra-op thread count is one setting for the whole process,
-  so it also bounds the server's own torch work (decoding, maps); each thread that runs torch
-  ops gets its own team of that many, so with the default a run and the server's page work each
-  use at most half the cores instead of fighting over all of them.
-- LATENT_PLAYGROUND_TRAIN_NICE: how much lower the training threads' CPU priority is than the
-  server's (default 10, 0 to 19; Linux `nice` per thread), so when the cores are busy the
-  pages people are using go first and training takes what is left.
+- LATENT_PLAYGROUND_TRAIN_THREADS: torch intra-op threads of each training process (default: half
+  the cores, at least 1, so 1 on a 2-core machine), so a run and the server's page work each use
+  at most half the cores instead of fighting over all of them.
+- LATENT_PLAYGROUND_TRAIN_NICE: how much lower the training processes' CPU priority is than the
+  server's (default 10, 0 to 19; Linux `nice`), so when the cores are busy the pages people are
+  using go first and training takes what is left.
+
+The Train page's job (`training_view.train_job`) trains in a child process per worker thread
+(playground/train_process.py): the worker thread only relays its progress and its stop.
 """
 from __future__ import annotations
 
