@@ -16,10 +16,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# torch first, as the CPU build (PyPI's Linux wheel of torch==2.13.0 is the CUDA one, gigabytes of
-# GPU libraries this app does not use); requirements.txt's torch==2.13.0 then matches 2.13.0+cpu.
+# torch first, as the CPU build from PyTorch's index (PyPI's Linux wheel of torch==2.13.0 is the CUDA
+# one, gigabytes of GPU libraries this app does not use; its dependencies come from PyPI);
+# requirements.txt's torch==2.13.0 is then met by the installed 2.13.0+cpu.
 COPY requirements.txt ./
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+RUN pip install --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple \
+        "torch==2.13.0+cpu" \
  && pip install -r requirements.txt
 
 COPY .streamlit/ .streamlit/
