@@ -101,3 +101,22 @@ def test_without_a_classifier_the_page_says_so_and_shows_no_metrics(tmp_path, mo
     warning = " ".join(w.value for w in at.warning)
     assert "mnist-classifier" in warning and "none is shown" in warning, warning
     assert ("no such checkpoint" if damage == "missing" else "truncated") in warning, warning
+
+
+@pytest.mark.parametrize("images", [0, 6])
+def test_without_enough_real_images_the_page_says_so(tmp_path, monkeypatch, images, fresh_streamlit_caches):
+    """No reference set for the data set, or one too small for two k = 3 manifolds: a warning, no chart."""
+    root = tmp_path / "ckpts"
+    for name in ("mnist-vae", "mnist-classifier"):
+        shutil.copytree(models.CHECKPOINTS / name, root / name)
+    if images:
+        (root / "reference").mkdir()
+        x, y = models.reference("mnist")
+        np.savez(root / "reference" / "mnist.npz", images=x[:images], labels=y[:images])
+    monkeypatch.setattr(models, "CHECKPOINTS", root)
+    at = run_app(model="mnist-vae", proj="pca")
+    at.switch_page(PAGE).run(timeout=SLOW)
+    assert not at.exception, [e.value for e in at.exception]
+    assert chart(at) is None and not at.get("progress")
+    warning = " ".join(w.value for w in at.warning)
+    assert ("no reference set" if not images else "too small") in warning, warning

@@ -76,7 +76,12 @@ ref = _reference_stamp(m.dataset)
 args = (st.session_state.model, _sha(m), clf.name, _sha(clf), ref)
 todo = [(t, None) for t in temps] + [(1.0, tr) for tr in truncs]
 bar = st.progress(0.0, text="Measuring the real images against each other…")
-real_features, ceiling = _real(m.dataset, clf.name, _sha(clf), ref)
+try:
+    real_features, ceiling = _real(m.dataset, clf.name, _sha(clf), ref)
+except ValueError as e:          # a reference set too small for two k-NN manifolds
+    bar.empty()
+    st.warning(f"The reference set of {m.dataset} is too small to measure against: {e}", icon=":material/warning:")
+    st.stop()
 n = len(real_features)
 points = []
 for i, (t, tr) in enumerate(todo):
