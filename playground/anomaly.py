@@ -40,6 +40,8 @@ LABELS = {
     "complexity": "Complexity-corrected −ELBO (bits − PNG bits)",
     "excess": "−ELBO above the image's own entropy floor (nats)",
 }
+SHORT = {"recon": "recon error", "elbo": "−ELBO", "complexity": "PNG-corrected",
+         "excess": "above the floor"}          # table columns
 UNITS = {"recon": "MSE", "elbo": "nats", "complexity": "bits", "excess": "nats"}
 BATCH = 500
 

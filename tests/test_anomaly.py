@@ -187,3 +187,18 @@ def test_roc_auc_most_unusual_and_percentile_rank():
     assert anomaly.percentile_rank([0.0, 2.5, 10.0], [1, 2, 3, 4]).tolist() == [0.0, 50.0, 100.0]
     with pytest.raises(ValueError, match="no reference"):
         anomaly.percentile_rank([1.0], [])
+
+
+def test_score_map_colours_each_point_by_its_score_and_refuses_mismatched_sets():
+    from playground.anomaly_figures import colour_range, score_map
+
+    values = np.r_[np.linspace(0, 1, 999), 1000.0]          # one extreme value
+    lo, hi = colour_range(values)
+    assert lo == pytest.approx(np.percentile(values, 1)) and hi < 2       # the outlier does not set the scale
+    assert colour_range(np.ones(5))[1] > colour_range(np.ones(5))[0]     # a flat score still has a range
+    y, labels = np.random.default_rng(0).random((1000, 2)), np.arange(1000) % 10
+    fig = score_map(y, values, labels, [str(c) for c in range(10)], score_label="s", unit="u", highlight=[999, 3])
+    assert np.allclose(fig.data[0].marker.color, values)
+    assert list(fig.data[1].customdata) == [999, 3] and list(fig.data[1].text) == ["1", "2"]
+    with pytest.raises(ValueError, match="same images"):
+        score_map(y, values[:500], labels, [str(c) for c in range(10)], score_label="s", unit="u")

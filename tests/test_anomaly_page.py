@@ -166,10 +166,10 @@ def test_builtin_test_prints_the_auc_of_each_score_in_both_directions():
     for row, (own, other) in zip(table.to_dict("records"), (("mnist", "fashion-mnist"), ("fashion-mnist", "mnist"))):
         m = models.load(row["model"])
         want = anomaly.roc_auc(anomaly.scores(m, sets[own]), anomaly.scores(m, sets[other]))
-        assert row[anomaly.LABELS["recon"]] == pytest.approx(want, abs=1e-9)
-    elbo = table[anomaly.LABELS["elbo"]].tolist()
+        assert row[anomaly.SHORT["recon"]] == pytest.approx(want, abs=1e-9)
+    elbo = table[anomaly.SHORT["elbo"]].tolist()
     assert elbo[0] > 0.99 and elbo[1] < 0.5                     # Nalisnick et al.: backwards for Fashion
-    assert all(v > 0.95 for v in table[anomaly.LABELS["excess"]])
+    assert all(v > 0.95 for v in table[anomaly.SHORT["excess"]])
     assert any("Nalisnick" in md.value and "Serrà" in md.value for md in at.markdown)
     hist = json.loads(next(c for c in at.get("plotly_chart") if "anomaly-hist" in c.proto.id).proto.spec)
     assert [t["name"] for t in hist["data"]] == ["MNIST", "Fashion-MNIST"]

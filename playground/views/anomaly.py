@@ -107,7 +107,7 @@ cols = st.columns(8)
 for r, i in enumerate(order):
     cols[r % 8].image(upscale(tile(ref_images[i][None].astype(np.float32)[None] / 255, 1), 3),
                       caption=f"#{r + 1} · {m.class_names[ref_labels[i]]} · {values[i]:.4g}", output_format="PNG")
-st.caption(f"Ranked by {anomaly.LABELS[score].lower()} among {source}; each caption gives the rank, the "
+st.caption(f"Ranked by {anomaly.LABELS[score]} among {source}; each caption gives the rank, the "
            "true class and the score. Odd strokes, unusual shapes and images that look like another class "
            "tend to come first.")
 
@@ -144,14 +144,15 @@ if st.toggle("Run the test", key="anomaly_run_test",
             continue
         a, b = set_scores(name, own), set_scores(name, OTHER[own])
         row = {"model": name, "familiar images": DATASET[own], "unfamiliar images": DATASET[OTHER[own]]}
-        row.update({anomaly.LABELS[s]: anomaly.roc_auc(a[s], b[s]) for s in anomaly.SCORES})
+        row.update({anomaly.SHORT[s]: anomaly.roc_auc(a[s], b[s]) for s in anomaly.SCORES})
         rows.append(row)
         if name == ss.model or hist is None:
             hist = (name, own, a, b)
     if rows:
         auc = pd.DataFrame(rows)
         st.dataframe(auc, hide_index=True, key="anomaly-auc",
-                     column_config={anomaly.LABELS[s]: st.column_config.NumberColumn(format="%.3f")
+                     column_config={anomaly.SHORT[s]: st.column_config.NumberColumn(
+                                        format="%.3f", help=f"ROC AUC of {anomaly.LABELS[s]}")
                                     for s in anomaly.SCORES})
         shown = st.radio("Histogram of", list(anomaly.SCORES), format_func=anomaly.LABELS.get,
                          horizontal=True, key="anomaly_hist_score", index=1)
