@@ -354,7 +354,7 @@ def _gan(model, image, known, n, seed, restarts, steps, distinct, progress, prio
         sched.step()
         if progress and (step % 10 == 9 or step == steps - 1):
             progress((step + 1) / steps, f"fitting {r} codes to the known pixels: step {step + 1} of {steps}, "
-                                         f"best MSE {float(mse.min()):.4f}")
+                                         f"best MSE {float(mse.detach().min()):.4f}")
     with torch.inference_mode():
         zf = z.detach()
         out = G(zf)[:, 0]
