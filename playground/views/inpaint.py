@@ -62,7 +62,8 @@ with c_mask:
         seed_mask = int(st.number_input("Mask seed", 0, 9999, 0, key="inpaint_mask_seed")) if name == "random" else 0
         hidden = ip.hidden_preset(name, seed_mask)
     else:
-        st.caption("Paint over the part to hide; the pad is the image at 10×, laid over it on the left below.")
+        st.caption("Paint the part to hide: the pad stands for the image at 10× (top left is top left); "
+                   "below, the hidden part shows grey on the image.")
         painted = drawpad(key="inpaint_brush")
         if painted:
             gray = np.asarray(Image.open(io.BytesIO(flatten_png(painted))).convert("L").resize((280, 280)),
