@@ -12,10 +12,11 @@ VAE (a decoder p(x|z) of independent Bernoulli pixels, a prior N(0, I), an encod
   exactly (Mattei & Frellsen, 2018).
 - `inpaint` / `complete` (the default): MAP codes of p(z | x_known) from several starts (the encoder's
   code of the clamped image and draws from the prior, all in one batch, Adam), then
-  Metropolis-within-Gibbs chains started from the best of them. Every code is judged by the model's
-  own unnormalised log posterior on the known pixels, log p(x_known | z) + log p(z) - never by a
-  classifier or the truth - and each mode by its posterior mass (a Laplace estimate), so a broad
-  mode of many plausible digits outranks a narrow spike; the completions shown are distinct modes.
+  Metropolis-within-Gibbs chains started from the best of them. Codes are ranked by the model's own
+  unnormalised log posterior on the known pixels, log p(x_known | z) + log p(z) - never by a
+  classifier or the truth; the completions shown are distinct ones, best first, then the chains'
+  last states. (`rank="iw"` - an importance-sampled mass of each code's mode - and `rank="laplace"`
+  were measured too and scored no better; see bench/inpaint_quality.py.)
 
 GAN (no encoder, no likelihood): masked latent optimisation - Adam on z to match the known pixels
 (MSE) plus a weak pull to the prior's shell, many restarts in one batch, best MSE first.
