@@ -159,24 +159,30 @@ def epoch_figures(job_id: str, epoch: int, stamp: tuple, _snap: dict) -> dict:
     return out
 
 
-def draw_run(snap: dict, job_id: str) -> None:
-    """Everything a run has recorded so far."""
+def draw_curves(snap: dict) -> None:
+    """What changes every step: the loss curves and the gradient norms (redrawn once a second)."""
     cfg, steps, epochs = snap["config"], snap["steps"], snap["epochs"]
-    vae = cfg["kind"] == "vae"
     if not steps:
         return
     c = st.columns(2)
-    first, second = tf.vae_loss_figures(steps, epochs) if vae else tf.gan_loss_figures(steps, epochs)
+    first, second = tf.vae_loss_figures(steps, epochs) if cfg["kind"] == "vae" else tf.gan_loss_figures(steps, epochs)
     c[0].plotly_chart(first, key="train_curve_a", width="stretch")
     c[1].plotly_chart(second, key="train_curve_b", width="stretch")
-    c = st.columns(2)
-    c[0].plotly_chart(tf.grad_norm_figure(steps), key="train_grads", width="stretch")
-    with c[1]:
-        if epochs and all(e.get("dead_relu") is None for e in epochs):
-            st.markdown("**Dead ReLUs**")
-            st.caption("This network has no ReLU units (its activation is not ReLU), so none can die.")
-        elif epochs:
-            st.plotly_chart(tf.dead_relu_figure(epochs), key="train_dead", width="stretch")
+    st.plotly_chart(tf.grad_norm_figure(steps), key="train_grads", width="stretch")
+
+
+def draw_epochs(snap: dict, job_id: str) -> None:
+    """What changes once an epoch: drawn by the page's full run, which the live view asks for when an
+    epoch ends (redrawing these every second cost the server and the browser more than the curves,
+    and slowed the other pages while a run trained)."""
+    cfg, steps, epochs = snap["config"], snap["steps"], snap["epochs"]
+    if not steps:
+        return
+    if epochs and all(e.get("dead_relu") is None for e in epochs):
+        st.markdown("**Dead ReLUs**")
+        st.caption("This network has no ReLU units (its activation is not ReLU), so none can die.")
+    elif epochs:
+        st.plotly_chart(tf.dead_relu_figure(epochs), key="train_dead", width="stretch")
     if not epochs:
         every = f"every {tv.plural(snap['total_steps'] // max(cfg['epochs'], 1), 'step')}"
         st.caption(f"The latent map, the samples and the weights appear when the first epoch ends ({every})."
@@ -228,7 +234,7 @@ def remember_finished(job_id: str, status: dict | None) -> None:
         tv.remember(store, job_id, tv.summary_from_snapshot(name, snap))
 
 
-def live(job_id: str, was_active: bool) -> None:
+def live(job_id: str, was_active: bool, epochs_drawn: int) -> None:
     status = jobs.worker().poll(job_id)              # polling also tells the worker someone watches
     level, words = tv.describe(status, jobs.worker().idle_s)
     getattr(st, level)(words)
@@ -236,10 +242,12 @@ def live(job_id: str, was_active: bool) -> None:
         st.progress(tv.fraction(status))
     snap = (status or {}).get("progress")
     if snap:
-        draw_run(snap, job_id)
+        draw_curves(snap)
     if was_active and not tv.is_active(status):     # it just ended: redraw the page without polling
         remember_finished(job_id, status)
         st.rerun()
+    if snap and len(snap["epochs"]) != epochs_drawn:
+        st.rerun()                                  # an epoch ended: the full run draws its figures
 
 
 with right:
@@ -252,8 +260,11 @@ with right:
     b[1].button("Stop", icon=":material/stop:", on_click=stop_training, disabled=not active,
                 width="stretch", key="train_stop", help="Stop the run now; what it learned so far stays.")
     if job_id:
-        st.fragment(run_every=1.0 if active else None)(live)(job_id, active)
+        snap = (status or {}).get("progress")
+        st.fragment(run_every=1.0 if active else None)(live)(job_id, active, len(snap["epochs"]) if snap else 0)
         remember_finished(job_id, status)
+        if snap:
+            draw_epochs(snap, job_id)
     else:
         st.caption("Press **Train** to start. The curves appear within seconds and update every second.")
 
