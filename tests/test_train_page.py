@@ -464,6 +464,13 @@ def test_stop_ends_the_run_and_it_can_still_be_saved(tiny):
     assert 0 < step < 400
     assert at.text_input(key="train_save_name").value == "mnist-vae-z2"   # what it learned can be saved
     assert not at.button(key="train_start").disabled and at.button(key="train_stop").disabled
+    # Enter in the name box saves; a click on Save right after must not save the same run again
+    at.text_input(key="train_save_name").set_value("stopped-run")
+    at.button(key="FormSubmitter:train_save_form-Save").click().run()
+    at.text_input(key="train_save_name").set_value("stopped-run")
+    at.button(key="FormSubmitter:train_save_form-Save").click().run()
+    assert sorted(p.name for p in tiny.iterdir() if not p.name.startswith(".")) == ["stopped-run"]
+    assert "already saved, as `stopped-run`" in said(at)
 
 
 def test_a_run_that_blows_up_stops_itself_and_says_why(tiny):

@@ -7,6 +7,8 @@ polls it once a second. The logic is in playground.training_view, the figures in
 playground.train_figures."""
 from collections import OrderedDict
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
@@ -277,6 +279,11 @@ def user_runs() -> list:
 
 def save(run) -> None:
     name = ss.get("train_save_name", "")
+    before = ss.get(SAVED_JOBS, {}).get(job_id)
+    if before and Path(before).is_dir():     # Enter in the name box, then a click on Save: one save
+        st.info(f"This run is already saved, as `{Path(before).name}`. Train again for another "
+                "run, or delete that one to save it under another name.", icon=":material/info:")
+        return
     try:
         with st.spinner("Saving: writing the checkpoint and measuring its held-out figures "
                         "(about 10 seconds)…", show_time=True):
