@@ -49,30 +49,36 @@ if not warmup.loaded():     # the first run in this process, or one while the se
                else None)
     if shipped is not None and st.query_params.get("proj", shipped.method) != shipped.method:
         shipped = None                                      # a link to another projection
+    if shipped is not None and not ss.get("_first_map_drawn"):
+        # The still map, then stop: PyTorch loads on the next run, once the browser has drawn it
+        # (see first_draw.py for why). No spinner here: this run ends at once.
+        st.caption(f"Starting up (only after a server start): **{shipped.name}**'s map of "
+                   f"{len(shipped.y):,} reference images, shown while PyTorch and the model load: "
+                   "it becomes clickable in a moment.")
+        st.plotly_chart(first_map.figure(shipped), key="first_map",
+                        config={"staticPlot": True, "displayModeBar": False})
+        from playground.first_draw import go_on_after, on_drawn  # noqa: E402
+        from streamlit.runtime.scriptrunner import get_script_run_ctx  # noqa: E402
+        visitor = getattr(get_script_run_ctx(), "session_id", "")
+        warmup.visitor_waiting(visitor)
+
+        def drawn():
+            ss._first_map_drawn = True
+            warmup.visitor_drawn(visitor)
+        on_drawn("first_map", drawn, key="first_map_drawn")
+        go_on_after(ss.setdefault("_first_map_sent", time.monotonic()), drawn)
+        st.stop()
     with st.spinner("Starting up: loading PyTorch and the models (only after a server start)…",
                     show_time=True):
         preload = st.empty()
         with preload.container():
-            if shipped is not None:     # the default model's shipped map, while torch loads
+            if shipped is not None:     # the still map stays while torch loads
                 st.caption(f"**{shipped.name}**'s map of {len(shipped.y):,} reference images, "
                            "shown while the model loads: it becomes clickable in a moment.")
                 st.plotly_chart(first_map.figure(shipped), key="first_map",
                                 config={"staticPlot": True, "displayModeBar": False})
             else:                       # no shipped map: the browser still fetches the chart library
                 st.plotly_chart(LOADING_FIGURE, config={"staticPlot": True, "displayModeBar": False})
-        if shipped is not None and not ss.get("_first_map_drawn"):
-            # Load only once the browser has drawn it: see first_draw.py for why.
-            from playground.first_draw import go_on_after, on_drawn  # noqa: E402
-            from streamlit.runtime.scriptrunner import get_script_run_ctx  # noqa: E402
-            visitor = getattr(get_script_run_ctx(), "session_id", "")
-            warmup.visitor_waiting(visitor)
-
-            def drawn():
-                ss._first_map_drawn = True
-                warmup.visitor_drawn(visitor)
-            on_drawn("first_map", drawn, key="first_map_drawn")
-            go_on_after(ss.setdefault("_first_map_sent", time.monotonic()), drawn)
-            st.stop()
         import models  # noqa: E402
         from playground import session  # noqa: E402
         preload.empty()
