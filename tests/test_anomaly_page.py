@@ -27,24 +27,6 @@ def open_page(model="mnist-vae", proj="pca"):
     return at
 
 
-@pytest.fixture
-def media(monkeypatch):
-    """Bytes of every image a page produced, by URL (as in test_pages.py: AppTest's media store is
-    emptied after each run)."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    files = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        files[file_id] = self._files_by_id[file_id].content
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return lambda url: files[url.rsplit("/", 1)[-1].split(".")[0]]
-
-
 def ranked_images(at, media) -> list[np.ndarray]:
     """The listed images as 28x28 uint8, by rank (shown as upscale(tile(x, 1), 3): 1 pixel of padding)."""
     shown = {int(img.caption.split(" · ")[0][1:]): np.asarray(Image.open(io.BytesIO(media(img.url))))

@@ -16,24 +16,6 @@ from conftest import assert_clean, run_app
 
 # ---- reading what a page showed -------------------------------------------------------------------
 
-@pytest.fixture
-def media(monkeypatch):
-    """Bytes of every image and download a page produced, by their URL (AppTest keeps them in a
-    media store it throws away after each run)."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    files = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        files[file_id] = self._files_by_id[file_id].content
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return lambda url: files[url.rsplit("/", 1)[-1].split(".")[0]]
-
-
 def images_captioned(at, media, start: str) -> list[np.ndarray]:
     """Every image on the page whose caption starts with `start`, as an array."""
     return [np.asarray(Image.open(io.BytesIO(media(img.url))))
