@@ -25,7 +25,7 @@ CURVE_POINTS = """(title) => {
 
 
 def test_train_shows_a_growing_curve_and_saves_the_run(page, app_url):
-    page.goto(app_url + "/train?" + urlencode(dict(epochs=1, batch_size=128, seed=5)))   # 63 steps
+    page.goto(app_url + "/train?" + urlencode(dict(epochs=4, batch_size=128, seed=5)))   # 252 steps
     train = page.get_by_role("button", name="Train")
     train.wait_for(timeout=90_000)
     assert page.locator(EXCEPTION).count() == 0
@@ -34,13 +34,14 @@ def test_train_shows_a_growing_curve_and_saves_the_run(page, app_url):
 
     page.wait_for_function(f"() => ({CURVE_POINTS})('Reconstruction loss') >= 1", timeout=120_000)
     first = page.evaluate(CURVE_POINTS, "Reconstruction loss")
+    assert first < 252, "the run ended before the page drew its first curve: make it longer"
     page.wait_for_function(f"() => ({CURVE_POINTS})('Reconstruction loss') > {first}", timeout=60_000)
     later = page.evaluate(CURVE_POINTS, "Reconstruction loss")
     assert later > first                                   # redrawn by the page itself while training
     page.screenshot(path=str(ARTIFACTS / "browser-train-running.png"), full_page=True)
 
-    page.get_by_text("Finished: 63 steps, 1 epoch in").wait_for(timeout=180_000)
-    assert page.evaluate(CURVE_POINTS, "Reconstruction loss") == 63
+    page.get_by_text("Finished: 252 steps, 4 epochs in").wait_for(timeout=180_000)
+    assert page.evaluate(CURVE_POINTS, "Reconstruction loss") == 252
     assert page.locator(EXCEPTION).count() == 0
 
     page.get_by_role("textbox", name="Name of the checkpoint").fill("browser-run")
@@ -49,7 +50,7 @@ def test_train_shows_a_growing_curve_and_saves_the_run(page, app_url):
     folder = Path(os.environ[lab.USER_DIR_ENV]) / "browser-run"
     saved = sorted(p.name for p in folder.parent.iterdir() if p.name.startswith("browser-run"))
     m = models.load(folder.parent / saved[-1])             # -2, -3 … if an earlier test run saved one
-    assert m.card["training"]["steps"] == 63 and m.card["training"]["seed"] == 5
+    assert m.card["training"]["steps"] == 252 and m.card["training"]["seed"] == 5
 
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
     page.get_by_role("option", name=re.compile(rf"{saved[-1]} · z=2 · trained here")).wait_for(timeout=10_000)
