@@ -110,7 +110,7 @@ def test_rounds_add_up_per_model_and_wrong_answers_read_as_reversed(user_dir):
     assert at.subheader[0].value == "This round: 5 of 10 right: 50% (95% interval 24%–76%)"
     assert "You **cannot tell" in markdown(at)
     assert metrics(at)["Your total on mnist-gan"] == "25%"           # 5 of 20 over two rounds
-    assert any("5 of 20 right" in c.value and "2 round(s)" in c.value for c in at.caption)
+    assert any("5 of 20 right" in c.value and "2 rounds" in c.value for c in at.caption)
     assert len({r[3] for r in rows(user_dir / "judge.sqlite")}) == 2   # two rounds, two ids
     # Another model: its own round, its own total, and no FD or IS in a VAE's card.
     at.sidebar.selectbox(key="model").select("mnist-vae").run()

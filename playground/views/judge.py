@@ -15,6 +15,10 @@ MAX_PENDING = 200       # per session: answers kept while the database cannot ta
 MAX_TOTALS = 16         # per session: models with a running total
 MAX_NOTES = 4           # per session: database notes waiting to be shown
 
+
+def rounds(n: int) -> str:
+    return f"{n:,} round" if n == 1 else f"{n:,} rounds"
+
 ss = st.session_state
 m = session.header(
     "Real or generated?",
@@ -130,7 +134,7 @@ else:
     c1.metric("Your accuracy this round", judge.percent(right / plan.n),
               help=f"95% Wilson interval {judge.percent(lo)}–{judge.percent(hi)}: with 10 answers it is wide.")
     c2.metric(f"Your total on {ss.model}", judge.percent(mine[0] / mine[1]),
-              help=f"{judge.describe(mine[0], mine[1])} over {mine[2]} round(s) in this session.")
+              help=f"{judge.describe(mine[0], mine[1])} over {rounds(mine[2])} in this session.")
     c3.metric("Fréchet distance (FD)", f"{info.fd:.1f}" if info.fd is not None else "not measured",
               help="From the model card: distance between the classifier features of generated and "
                    "real images (lower: closer to real). Measured for the shipped GANs.")
@@ -138,7 +142,7 @@ else:
               help="From the model card: how confidently and how evenly the classifier recognises the "
                    "generated images (higher: sharper and more varied).")
     st.caption(f"Your running total on **{ss.model}**: {judge.describe(mine[0], mine[1])}, "
-               f"{mine[2]} round(s); you {judge.verdict(*mine[:2])}.")
+               f"{rounds(mine[2])}; you {judge.verdict(*mine[:2])}.")
     per_row = plan.n // 2
     for i, (im, t, g) in enumerate(zip(rnd["images"], plan.truth, guesses)):
         if i % per_row == 0:
@@ -180,6 +184,10 @@ def everyone() -> None:
          "weights sha256": [r.sha256[:12] for r in rows]},
         column_config={"players": st.column_config.NumberColumn(
                            "players", help="Browser sessions that answered: a reloaded tab counts anew."),
+                       "FD": st.column_config.NumberColumn(
+                           "FD", format="%.1f", help="From the model card; None where it was not measured (the VAEs)."),
+                       "IS": st.column_config.NumberColumn(
+                           "IS", format="%.2f", help="From the model card; None where it was not measured (the VAEs)."),
                        **{c: st.column_config.NumberColumn(c, format="percent")
                           for c in ("accuracy", "95% low", "95% high")}},
         hide_index=True, key="judge_table")
