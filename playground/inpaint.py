@@ -337,29 +337,14 @@ def _distinct(images, score, known, n, min_mse) -> np.ndarray:
 
 
 def _gan(model, image, known, n, seed, restarts, steps, distinct, progress, prior_weight=1e-3):
-    G = model.modules["generator"]
+    from models.inversion import fit_codes
     x, k = _tensors(image, known)
     g = torch.Generator().manual_seed(int(seed))
     r = max(restarts, n)
-    z = torch.randn((r, model.latent_dim), generator=g).requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=0.1)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    kn = k.sum()
-    for step in range(steps):
-        with torch.enable_grad():
-            mse = ((G(z) - x) ** 2 * k).flatten(1).sum(1) / kn
-            shell = (z.pow(2).mean(1) - 1.0).pow(2)
-            (grad,) = torch.autograd.grad((mse + prior_weight * shell).sum(), z)
-        z.grad = grad
-        opt.step()
-        sched.step()
-        if progress and (step % 10 == 9 or step == steps - 1):
-            progress((step + 1) / steps, f"fitting {r} codes to the known pixels: step {step + 1} of {steps}, "
-                                         f"best MSE {float(mse.detach().min()):.4f}")
-    with torch.inference_mode():
-        zf = z.detach()
-        out = G(zf)[:, 0]
-        mse = ((out - x[0]) ** 2 * k[0]).flatten(1).sum(1) / kn
+    z0 = torch.randn((r, model.latent_dim), generator=g)
+    zf, out, mse = fit_codes(model.modules["generator"], x, z0, steps, 0.1, prior_weight, weight=k,
+                             progress=progress, what=f"fitting {r} codes to the known pixels")
+    out = out[:, 0]
     images = clamp(out.numpy(), image, known)
     pick = _distinct(images, -mse.numpy(), known, n, distinct)
     return Inpainting(images=images[pick], z=zf.numpy()[pick], score=-mse.numpy()[pick],
