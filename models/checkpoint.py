@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .architectures import REGISTRY, build
+from .latent_model import check_image_shape
 
 FORMAT = "latent-playground/1"
 CARD_FILE = "card.json"
@@ -79,8 +80,10 @@ def read_card(folder: Path) -> dict:
     if kind != "classifier" and main.get("latent_dim") != card["latent_dim"]:
         raise CheckpointError(path, f"latent_dim {card['latent_dim']} contradicts the architecture's "
                                     f"{main.get('latent_dim')}")
-    if list(card["image_shape"]) != [1, 28, 28]:
-        raise CheckpointError(path, f"image_shape {card['image_shape']} is not supported (only [1, 28, 28])")
+    try:
+        check_image_shape(card["image_shape"])
+    except ValueError as e:
+        raise CheckpointError(path, str(e)) from None
     if not isinstance(card["class_names"], list) or not card["class_names"]:
         raise CheckpointError(path, "class_names must be a non-empty list")
     w = card["weights"]

@@ -146,7 +146,8 @@ def test_mismatched_shapes_are_refused(ckpt_copy):
     (lambda c: c.update(kind="diffusion"), "unknown kind"),
     (lambda c: c.update(latent_dim=3), "contradicts"),
     (lambda c: c["architecture"]["vae"].update({"class": "os.system"}), "architecture"),
-    (lambda c: c.update(image_shape=[3, 32, 32]), "not supported"),
+    (lambda c: c.update(image_shape=[2, 32, 32]), "channels must be 1"),
+    (lambda c: c.update(image_shape=[1, 4, 28]), "height and width must be 8 to 128"),
 ])
 def test_card_contradictions_are_refused(ckpt_copy, edit, pattern):
     root = ckpt_copy("mnist-vae")
