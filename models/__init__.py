@@ -58,22 +58,38 @@ def available(root: os.PathLike | str | None = None) -> list[Listing]:
     return out
 
 
-def load(name: os.PathLike | str, root: os.PathLike | str | None = None) -> LatentModel:
+def load(name: os.PathLike | str, root: os.PathLike | str | None = None,
+         reference: os.PathLike | str | None = None) -> LatentModel:
     """Load a checkpoint by folder name (under `root`), or by a folder path (a `Path`, or a string
-    with a slash: e.g. a run saved from the Train page), verifying card, size, sha256 and shapes."""
+    with a slash: e.g. a run saved from the Train page), verifying card, size, sha256 and shapes;
+    or an adapter file (`something.py`, see `models.adapters`; `reference`: its folder of images)."""
+    if str(name).endswith(".py"):
+        from .adapters import load_adapter
+        return load_adapter(name, reference)
     if isinstance(name, Path) or os.sep in str(name) or "/" in str(name):
         folder = Path(name).expanduser()
         if not folder.is_dir():
             raise CheckpointError(folder, "no such checkpoint folder")
         card = read_card(folder)
-        return LatentModel(name=folder.name, card=card, modules=load_modules(folder, card))
+        return _checked(LatentModel(name=folder.name, card=card, modules=load_modules(folder, card)), folder)
     root = Path(root or CHECKPOINTS)
     folder = root / name
     if not folder.is_dir():
         known = ", ".join(l.name for l in available(root)) or "none"
         raise CheckpointError(folder, f"no such checkpoint (available: {known})")
     card = read_card(folder)
-    return LatentModel(name=name, card=card, modules=load_modules(folder, card))
+    return _checked(LatentModel(name=name, card=card, modules=load_modules(folder, card)), folder)
+
+
+def _checked(m: LatentModel, folder: Path) -> LatentModel:
+    """A generative model whose decoder makes images of another shape than its card says is refused
+    (a card may name any image_shape; the architecture decides what comes out)."""
+    if m.kind in ("vae", "gan"):
+        got = tuple(m.decode(np.zeros((1, m.latent_dim), np.float32)).shape[1:])
+        if got != m.image_shape:
+            raise CheckpointError(Path(folder) / "card.json", f"the card says image_shape {list(m.image_shape)} "
+                                                              f"but the decoder makes {list(got)}")
+    return m
 
 
 def classifier_name(card: dict) -> str:
@@ -95,7 +111,11 @@ def reference_path(dataset: str, root: os.PathLike | str | None = None) -> Path:
 
 
 def reference(dataset: str, root: os.PathLike | str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The held-out reference set shipped for `dataset`: uint8 images (N, 28, 28) and int labels."""
+    """The held-out reference set shipped for `dataset`: uint8 images (grey (N, H, W), colour
+    (N, 3, H, W)) and int labels; an adapter model's (`models.adapters`) by its data set name."""
+    from .adapters import PREFIX, reference as adapter_reference
+    if dataset.startswith(PREFIX):
+        return adapter_reference(dataset)
     path = reference_path(dataset, root)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no reference set for data set {dataset!r}")
@@ -104,9 +124,9 @@ def reference(dataset: str, root: os.PathLike | str | None = None) -> tuple[np.n
             images, labels = z["images"], z["labels"]
     except (ValueError, KeyError, OSError, EOFError) as e:
         raise ValueError(f"{path}: not a valid reference set ({e})") from None
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) \
+    if images.dtype != np.uint8 or not (images.ndim == 3 or (images.ndim == 4 and images.shape[1] == 3)) \
             or labels.shape != (len(images),):
-        raise ValueError(f"{path}: expected uint8 images (N, 28, 28) and N labels")
+        raise ValueError(f"{path}: expected uint8 images (N, H, W) or (N, 3, H, W) and N labels")
     labels = labels.astype(np.int64)
     images.flags.writeable = labels.flags.writeable = False      # shared between sessions: read-only
     return images, labels

@@ -9,11 +9,17 @@ from PIL import Image
 
 
 def to_uint8(images) -> np.ndarray:
-    """(N, 1, 28, 28) or (N, 28, 28) floats in [0, 1] -> (N, 28, 28) uint8."""
+    """Images for showing: grey (N, 1, H, W) or (N, H, W) -> uint8 (N, H, W); colour (N, 3, H, W)
+    or (N, H, W, 3) -> uint8 (N, H, W, 3), as Pillow and Streamlit take it. Floats are in [0, 1]."""
     a = np.asarray(images)
+    if a.ndim == 4 and a.shape[1] == 1:
+        a = a[:, 0]
+    elif a.ndim == 4 and a.shape[1] == 3:              # channels first (the models' order)
+        a = a.transpose(0, 2, 3, 1)
+    elif not (a.ndim == 3 or (a.ndim == 4 and a.shape[-1] == 3)):
+        raise ValueError(f"images must be (N, H, W), (N, 1 or 3, H, W) or (N, H, W, 3); got {a.shape}")
     if a.dtype == np.uint8:
-        return a.reshape(len(a), *a.shape[-2:])
-    a = a.reshape(len(a), *a.shape[-2:])
+        return a
     return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -25,10 +31,10 @@ def to_float(images) -> np.ndarray:
 def tile(images, cols: int, pad: int = 1, background: int = 48) -> np.ndarray:
     """Lay N images out in rows of `cols`, separated by `pad` pixels of `background`."""
     imgs = to_uint8(images)
-    n, h, w = imgs.shape
+    n, h, w = imgs.shape[:3]
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
-    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), background, np.uint8)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, *imgs.shape[3:]), background, np.uint8)
     r, c = np.divmod(np.arange(n), cols)
     for i in range(n):                               # n <= a few hundred: cheap
         y0, x0 = pad + r[i] * (h + pad), pad + c[i] * (w + pad)
@@ -39,8 +45,9 @@ def tile(images, cols: int, pad: int = 1, background: int = 48) -> np.ndarray:
 def atlas(images, rows: int, cols: int) -> np.ndarray:
     """A seamless grid (no padding) of rows x cols images, row 0 at the top."""
     imgs = to_uint8(images)
-    h, w = imgs.shape[1:]
-    return imgs.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
+    h, w = imgs.shape[1:3]
+    rest = imgs.shape[3:]                            # (3,) for colour
+    return imgs.reshape(rows, cols, h, w, *rest).swapaxes(1, 2).reshape(rows * h, cols * w, *rest)
 
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:

@@ -22,7 +22,6 @@ import numpy as np
 
 import models
 
-from .imaging import to_float
 from .projection import KNNInverse, Progress, make
 
 from .map_keys import GAN_POINTS, GAN_SEED, MAP_VERSION, map_file, map_key  # noqa: F401
@@ -33,6 +32,7 @@ class _UserCache:
 
 
 USER_CACHE = _UserCache()
+NO_CLASSIFIER_SOURCE = "no classifier"      # label_source of a map without classes (one colour)
 
 
 def user_maps() -> Path:
@@ -51,7 +51,7 @@ class LatentMap:
     y: np.ndarray                  # (N, 2) position on the map
     labels: np.ndarray             # (N,) class index
     label_source: str              # "true class" or "classifier's guess"
-    images: np.ndarray             # (N, 28, 28) uint8: reference images, or decoded GAN samples
+    images: np.ndarray             # uint8 (N, H, W) or (N, 3, H, W): reference images, or decoded GAN samples
     projection: object
     embed: Callable[[np.ndarray], np.ndarray] | None = None   # latent codes -> projected space
     from_cache: bool = False
@@ -107,7 +107,8 @@ def describe_inverse(lmap: LatentMap) -> str:
                 "show are held fixed.")
     what = {"pca": "PCA", "tsne": "t-SNE"}.get(lmap.method, lmap.method)
     if lmap.embed is not None:
-        what += " of the generated images' classifier features"
+        what += (" of the generated images' pixels" if lmap.label_source == NO_CLASSIFIER_SOURCE
+                 else " of the generated images' classifier features")
     return (f"{what} has no inverse back to the latent code: each position maps to a "
             f"distance-weighted blend of the codes of its {lmap.inverse_.k} nearest points on the map, "
             "so between clusters the model is guessing.")
@@ -119,7 +120,8 @@ def describe_placement(lmap: LatentMap) -> str:
         return "placed at their own codes (the latent plane needs no projection)."
     if lmap.method == "pca":
         return "placed exactly by the map's own linear projection" + (
-            " of the classifier's features of the decoded image." if lmap.embed is not None else ".")
+            "." if lmap.embed is None else " of the decoded image's pixels."
+            if lmap.label_source == NO_CLASSIFIER_SOURCE else " of the classifier's features of the decoded image.")
     return ("placed among their nearest map points (t-SNE has no formula for new points; the map is "
             "never recomputed).")
 
@@ -178,7 +180,7 @@ def gan_embedder(model, classifier) -> Callable[[np.ndarray], np.ndarray]:
 class MapCodes:
     """What a map is made of, before projection: each point's latent code and what gets projected."""
     z: np.ndarray                  # (N, d) latent codes
-    images: np.ndarray             # (N, 28, 28) uint8
+    images: np.ndarray             # uint8 (N, H, W) or (N, 3, H, W)
     label_source: str
     key_parts: tuple               # what the cache name depends on, besides model, method and params
     space: np.ndarray | None = None          # (N, k) what is projected; None until known (GAN)
@@ -191,19 +193,30 @@ def vae_codes(model, reference: tuple[np.ndarray, np.ndarray], say: Progress) ->
     """A VAE's map: the reference images' posterior means, coloured by their true class."""
     images, labels = reference
     say(0.0, "Encoding the reference set…")
-    z = model.encode(to_float(images)[:, None])
-    return MapCodes(z, images, "true class", (images, None), space=z, labels=labels)
+    shape = tuple(getattr(model, "image_shape", models.latent_model.IMAGE_SHAPE))
+    z = model.encode(models.latent_model.stored_to_input(images, shape))
+    source = "true class" if len(getattr(model, "class_names", "ab")) > 1 else NO_CLASSIFIER_SOURCE
+    return MapCodes(z, images, source, (images, None), space=z, labels=labels)
+
+
+def pixel_embedder(model) -> Callable[[np.ndarray], np.ndarray]:
+    def embed(z):
+        x = model.decode(z)
+        return x.reshape(len(x), -1)
+    return embed
 
 
 def gan_codes(model, classifier, say: Progress) -> MapCodes:
     """A GAN's map: seeded samples laid out by the classifier's features of the generated images
-    (computed only when no cache holds them), coloured by the class the classifier sees."""
-    if classifier is None:
-        raise ValueError(f"{model.name}: a GAN map needs the data set's classifier")
+    (computed only when no cache holds them), coloured by the class the classifier sees. Without a
+    classifier (a model brought by its person): laid out by the decoded pixels, one colour."""
     z = model.sample(GAN_POINTS, seed=GAN_SEED)
     say(0.0, "Decoding GAN samples…")
     decoded = model.decode(z)
-    images = np.clip(decoded[:, 0] * 255 + 0.5, 0, 255).astype(np.uint8)
+    images = models.latent_model.input_to_stored(decoded)
+    if classifier is None:
+        return MapCodes(z, images, NO_CLASSIFIER_SOURCE, (None, None), embed=pixel_embedder(model),
+                        space=decoded.reshape(len(decoded), -1), labels=np.zeros(len(z), np.int64))
 
     def complete():
         say(0.1, "Classifying the generated images…")
@@ -252,7 +265,7 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
         y = proj.fit_transform(space, progress=lambda f, t: say(0.2 + 0.8 * f, t))
         if write_dir is not None:
             extra = dict(space=space.astype(np.float16), labels=labels.astype(np.int16)) \
-                if codes.embed is not None else {}
+                if codes.complete is not None else {}     # pixels are cheaper to redo than to store
             _write_cache(Path(write_dir) / fname, y=y.astype(np.float32), **extra)
     say(1.0, "Map ready")
     return LatentMap(model.name, method, codes.z.astype(np.float32), np.asarray(space, np.float32),

@@ -4,6 +4,7 @@ Pages import from here; the math lives in the pure modules (projection, latent_m
 imaging, figures)."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 
@@ -26,28 +27,71 @@ TRAINED_HERE = "trained here"      # the origin shown beside a run saved from th
 
 def listings() -> list[models.Listing]:
     """All checkpoint folders: the shipped ones, then the runs saved from the Train page (in
-    `models.lab.user_dir()`). Re-read every 30 s (or at once after `listings.clear()`), so a fixed,
-    added or saved checkpoint shows up. A saved run whose folder name is a shipped name is listed
-    as 'name (trained here)': the shipped name always means the shipped model."""
+    `models.lab.user_dir()`), then the models named by the person who started the server
+    (`models.sources`: --checkpoints folders and --model adapter files). Re-read every 30 s (or at
+    once after `listings.clear()`), so a fixed, added or saved checkpoint shows up. A saved run
+    whose folder name is a shipped name is listed as 'name (trained here)': the shipped name always
+    means the shipped model. An adapter that failed since is listed as broken, with the reason."""
+    import sys
+    from models import adapters, sources
     from models.lab import user_dir
-    return _listings(str(models.CHECKPOINTS), str(user_dir()))
+    src = sources.parse(sys.argv[1:])
+    files = tuple((str(f), _sha_or_none(f), str(r) if r else "") for f, r in src.adapters)
+    out = _listings(str(models.CHECKPOINTS), str(user_dir()), tuple(map(str, src.checkpoint_dirs)), files)
+    return [dataclasses.replace(l, card=None, error=why) if l.ok and _is_adapter(l.card)
+            and (why := adapters.broken_reason(l.path, l.card["weights"]["sha256"])) else l for l in out]
+
+
+def _sha_or_none(path) -> str:
+    from models.adapters import file_sha256
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
+
+
+def _is_adapter(card: dict | None) -> bool:
+    return bool(card) and (card.get("source") or {}).get("type") == "adapter"
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _listings(shipped_root: str, user_root: str) -> list[models.Listing]:
-    import dataclasses
+def _listings(shipped_root: str, user_root: str, extra_dirs: tuple = (), adapter_files: tuple = ()
+              ) -> list[models.Listing]:
+    from pathlib import Path
+    from models.adapters import AdapterError, load_adapter
 
     shipped = models.available(shipped_root)
     taken = {l.name for l in shipped}
-    mine = []
-    for l in models.available(user_root) if user_root != shipped_root else []:
-        key, i = l.name, 1
-        while key in taken:
-            key = f"{l.name} ({TRAINED_HERE})" if i == 1 else f"{l.name} ({TRAINED_HERE} {i})"
-            i += 1
-        taken.add(key)
-        mine.append(dataclasses.replace(l, name=key))
-    return shipped + mine
+
+    def add(found, origin):
+        out = []
+        for l in found:
+            key, i = l.name, 1
+            while key in taken:
+                key = f"{l.name} ({origin})" if i == 1 else f"{l.name} ({origin} {i})"
+                i += 1
+            taken.add(key)
+            out.append(dataclasses.replace(l, name=key))
+        return out
+
+    mine = add(models.available(user_root) if user_root != shipped_root else [], TRAINED_HERE)
+    extra = []
+    for d in map(Path, extra_dirs):
+        if (d / models.checkpoint.CARD_FILE).is_file():        # the folder is one checkpoint
+            found = [l for l in models.available(d.parent) if l.path == d]
+        elif d.is_dir():
+            found = models.available(d)
+        else:
+            found = [models.Listing(d.name or str(d), d, None, "no such checkpoint folder")]
+        extra += add(found, f"from {d.name}")
+    for f, _sha, ref in adapter_files:
+        try:
+            m = load_adapter(f, ref or None)
+            found = [models.Listing(m.name, Path(f), m.card, None)]
+        except AdapterError as e:
+            found = [models.Listing(Path(f).stem, Path(f), None, e.problem)]
+        extra += add(found, "adapter")
+    return shipped + mine + extra
 
 
 listings.clear = _listings.clear     # callers refresh the listing without knowing its cache key
@@ -73,6 +117,8 @@ def load_model(name: str) -> models.LatentModel:
     if listing is None or not listing.ok:
         raise models.CheckpointError(listing.path if listing else models.CHECKPOINTS / name,
                                      listing.error if listing else "no such checkpoint")
+    if _is_adapter(listing.card):          # cached by models.adapters, per file content
+        return models.load(str(listing.path), reference=listing.card["source"]["reference"])
     return _load(name, str(listing.path), listing.card["weights"]["sha256"])
 
 
@@ -137,7 +183,7 @@ def latent_map(name: str, method: str, *, quiet: bool = False) -> LatentMap:
     page elements, for the warm-up thread that has no page). Keyed by the weights of the model and,
     for a GAN (laid out by a classifier's features), of its classifier."""
     m = load_model(name)
-    clf = classifier_for(m) if m.kind == "gan" else None
+    clf = classifier_or_none(m) if m.kind == "gan" else None
 
     def build():
         holder = None if quiet else st.empty()
@@ -185,25 +231,52 @@ def classifier_for(m: models.LatentModel) -> models.LatentModel:
     return load_model(models.classifier_name(m.card))
 
 
+def has_classifier(m: models.LatentModel) -> bool:
+    """Whether a classifier for `m`'s data is listed at all (sound or broken). A model brought by
+    its person (an adapter, a data set of its own) usually has none: pages then hide class colours,
+    IS/FD and votes, and lay a GAN's map out by its decoded pixels."""
+    return models.classifier_name(m.card) in {l.name for l in listings()}
+
+
+def classifier_or_none(m: models.LatentModel) -> models.LatentModel | None:
+    """`classifier_for(m)`, or None when no classifier for its data is listed; a listed one that
+    cannot be loaded still raises CheckpointError."""
+    return classifier_for(m) if has_classifier(m) else None
+
+
+NO_CLASSIFIER = ("There is no classifier for this model's data, so there are no class colours, "
+                 "no votes and no Inception Score or Fréchet distance here.")
+
+
 def reference_space(name: str):
     """Reference images, the space their neighbours are found in (VAE: z; GAN: classifier
     features), and their labels (cached per weights: the model's and a GAN's classifier's)."""
     m = load_model(name)
-    clf_sha = classifier_for(m).card["weights"]["sha256"] if m.kind == "gan" else None
+    clf = classifier_or_none(m) if m.kind == "gan" else None
+    clf_sha = clf.card["weights"]["sha256"] if clf is not None else None
     return _reference_space(name, weights_sha(name), clf_sha)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _reference_space(name: str, sha: str, classifier_sha: str | None):
+    """VAE: the reference codes; GAN: the classifier's features of the reference images, or
+    without a classifier their pixels (the space a GAN's map is laid out in then)."""
     m = load_model(name)
     images, labels = reference(m.dataset)
-    x = images[:, None].astype("float32") / 255
-    space = m.encode(x) if m.kind == "vae" else classifier_for(m).features(x)
+    x = m.as_input(images)
+    if m.kind == "vae":
+        space = m.encode(x)
+    else:
+        space = classifier_for(m).features(x) if classifier_sha else x.reshape(len(x), -1)
     return images, space, labels
 
 
 def classifier_features(name: str, images):
-    return classifier_for(load_model(name)).features(images.reshape(-1, 1, 28, 28))
+    """Features a GAN's neighbours are found by: its classifier's, or the pixels without one."""
+    m = load_model(name)
+    x = np.asarray(images, np.float32).reshape(-1, *m.image_shape)
+    clf = classifier_or_none(m)
+    return clf.features(x) if clf is not None else x.reshape(len(x), -1)
 
 
 # ---- state in the URL ---------------------------------------------------------------------------
@@ -352,7 +425,7 @@ def header(title: str, blurb: str, *, needs_classifier: bool = True) -> models.L
     except models.CheckpointError as e:
         st.error(f"This checkpoint cannot be loaded: {e}")
         st.stop()
-    if m.kind == "gan" and needs_classifier:
+    if m.kind == "gan" and needs_classifier and has_classifier(m):
         try:
             classifier_for(m)
         except models.CheckpointError as e:

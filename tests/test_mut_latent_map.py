@@ -295,14 +295,27 @@ def test_build_map_refusals_name_the_model(ref):
         lm.build_map(FakeVAE(d=3), "latent", ref, cache_dirs=[], write_dir=None)
     plane = lm.build_map(FakeVAE(d=2), "latent", ref, cache_dirs=[], write_dir=None)
     np.testing.assert_array_equal(plane.y, plane.z)
-    with pytest.raises(ValueError, match="^fake-gan: a GAN map needs the data set's classifier$"):
-        lm.build_map(FakeGAN(), "pca", None, None, cache_dirs=[], write_dir=None)
     clf = FakeVAE(name="fake-clf")
     clf.kind = "classifier"
     with pytest.raises(ValueError, match="^fake-clf is a classifier: it has no latent space to map$"):
         lm.build_map(clf, "pca", ref, cache_dirs=[], write_dir=None)
     with pytest.raises(ValueError, match="unknown projection"):
         lm.build_map(FakeVAE(), "umap", ref, cache_dirs=[], write_dir=None)
+
+
+def test_gan_map_without_classifier_is_pca_of_decoded_pixels(tmp_path):
+    """A GAN brought without a classifier for its data: laid out by its decoded pixels, one class,
+    and a new code is placed by the same pixels (its decoding), not by a classifier."""
+    g = FakeGAN()
+    built = lm.build_map(g, "pca", None, None, cache_dirs=[tmp_path], write_dir=tmp_path)
+    z = g.sample(lm.GAN_POINTS, seed=lm.GAN_SEED)
+    pixels = g.decode(z).reshape(len(z), -1)
+    np.testing.assert_allclose(built.space, pixels, rtol=1e-6)
+    assert built.label_source == lm.NO_CLASSIFIER_SOURCE and not built.labels.any()
+    np.testing.assert_allclose(built.place(z[:5]), built.y[:5], atol=1e-4)
+    assert built.images.shape == (lm.GAN_POINTS, 28, 28) and built.images.dtype == np.uint8
+    assert "pixels" in lm.describe_inverse(built) or built.exact
+    assert "pixels" in lm.describe_placement(built)
 
 
 def test_build_map_gan_lays_out_decoded_samples_by_classifier_features(tmp_path):
