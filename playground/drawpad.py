@@ -4,6 +4,9 @@ drawpad.js beside this module, read at import).
 Draw with the mouse, a pen or a finger; light strokes on opaque black like MNIST. When a stroke ends,
 the pad sends the picture as a PNG data URL (state value `png`); Clear sends None. The session keeps
 one picture (bounded by the canvas size), no list of strokes.
+
+With `background` (an image), the pad is a brush for a mask: the image shows under it, the strokes
+over it in colour, and the picture sent is the strokes alone, light on black, as above.
 """
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ import streamlit as st
 
 HTML = """
 <div class="pad">
-  <canvas width="280" height="280" aria-label="drawing pad"></canvas>
+  <div class="stack"><img class="under" hidden alt="the image under the brush">
+  <canvas width="280" height="280" aria-label="drawing pad"></canvas></div>
   <div class="row"><button type="button" class="clear">Clear</button>
-  <span class="hint">Draw one digit or item, large, in the middle.</span></div>
+  <span class="hint"></span></div>
 </div>
 """
 
@@ -27,12 +31,20 @@ MAX_PNG_CHARS = 2_000_000        # a 280 x 280 drawing is far smaller; anything 
 _pad = st.components.v2.component("latent_playground_drawpad", html=HTML, css=CSS, js=JS)
 
 
-def drawpad(key: str) -> bytes | None:
-    """Mount the pad; returns the drawing as PNG bytes, or None while it is empty."""
+DRAW_HINT = "Draw one digit or item, large, in the middle."
+BRUSH_HINT = "Paint over the part to hide."
+
+
+def drawpad(key: str, background: str | None = None) -> bytes | None:
+    """Mount the pad; returns the drawing as PNG bytes, or None while it is empty.
+
+    `background`: a PNG data URL shown under the pad (mask mode; see the module's docstring)."""
     previous = (st.session_state.get(key) or {}).get("png")
     if not _is_png_url(previous):
         previous = None
-    result = _pad(key=key, data={"width": 20, "png": previous}, on_png_change=lambda: None)
+    data = {"width": 20, "png": previous, "background": background,
+            "hint": BRUSH_HINT if background else DRAW_HINT}
+    result = _pad(key=key, data=data, on_png_change=lambda: None)
     url = getattr(result, "png", None)
     if not _is_png_url(url):
         return None

@@ -13,7 +13,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, label_source: str,
                selected=(), path: np.ndarray | None = None, atlas: np.ndarray | None = None,
-               marks: tuple[np.ndarray, list[str]] | None = None,
+               marks: tuple[np.ndarray, list[str]] | None = None, marks_label: str = "your images",
                extent: np.ndarray | None = None, axis_titles=("dim 1", "dim 2"),
                height: int = 560, marker_size: int = 5, dragmode: str = "lasso") -> go.Figure:
     """Scatter of the map (WebGL), one trace per class so the legend toggles classes.
@@ -50,7 +50,7 @@ def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, lab
     if marks is not None and len(marks[0]):
         pts, names = marks
         fig.add_trace(go.Scatter(
-            x=pts[:, 0], y=pts[:, 1], mode="markers+text", name="your images", text=list(names),
+            x=pts[:, 0], y=pts[:, 1], mode="markers+text", name=marks_label, text=list(names),
             textposition="top center", hovertemplate="%{text}<extra></extra>",
             marker=dict(symbol="star", size=17, color="gold", line=dict(color="black", width=1.5))))
     if atlas is not None and extent is not None:

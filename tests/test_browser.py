@@ -250,3 +250,45 @@ def test_a_first_visit_shows_the_still_map_then_the_clickable_one_when_the_brows
         ctx.close()
         with open(log) as f:
             assert FALLBACK_LOG not in f.read(), "the page went on by the fallback timer, not the browser's word"
+
+
+PAD_PIXELS = """(sel) => {
+    const find = (root) => root.querySelector(sel) || [...root.querySelectorAll('*')].map(e => e.shadowRoot)
+        .filter(Boolean).map(find).find(Boolean);
+    const c = find(document);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const red = (x0, x1) => { let n = 0;
+        for (let y = 0; y < c.height; y++) for (let x = x0; x < x1; x++) {
+            const i = 4 * (y * c.width + x); if (d[i + 3] > 0 && d[i] > 200 && d[i + 1] < 120) n++; }
+        return n; };
+    const under = c.parentElement.querySelector('img.under');
+    return {left: red(0, 100), right: red(180, 280), under_hidden: under.hidden,
+            under_width: under.naturalWidth, under_src: under.src.slice(0, 21)};
+}"""
+
+
+def test_the_brush_paints_over_the_image_it_hides(page, app_url):
+    """Mask mode of the drawing pad: the image shows under the pad, strokes show red over it, and
+    the page fills in what was painted (left side painted: the left side is hidden)."""
+    page.goto(app_url + "/inpaint?model=mnist-vae&proj=pca")
+    page.get_by_text("Paint it with the brush").click(timeout=90_000)
+    canvas = page.locator("canvas[aria-label='drawing pad']")
+    canvas.wait_for(timeout=60_000)
+    wait_idle(page)
+    before = page.evaluate(PAD_PIXELS, "canvas[aria-label='drawing pad']")
+    assert not before["under_hidden"] and before["under_width"] == 28, before   # the 28 x 28 image shows
+    assert before["under_src"] == "data:image/png;base64", before
+    assert before["left"] == 0
+    box = canvas.bounding_box()
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x0 + 0.12 * w, y0 + 0.05 * h)
+    page.mouse.down()
+    for t in range(1, 21):
+        page.mouse.move(x0 + 0.12 * w, y0 + (0.05 + 0.9 * t / 20) * h)
+    page.mouse.up()
+    page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=90_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    after = page.evaluate(PAD_PIXELS, "canvas[aria-label='drawing pad']")
+    assert after["left"] > 2000 and after["right"] == 0, after                   # the stroke, red, where drawn
+    page.screenshot(path=str(ARTIFACTS / "browser-inpaint-brush.png"), full_page=True)

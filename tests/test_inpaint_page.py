@@ -92,3 +92,33 @@ def test_a_gan_fills_in_by_masked_latent_optimisation(name):
     np.testing.assert_allclose(errors_table(at)["hidden-pixel MSE"],
                                np.round(ip.masked_error(res.images, x, known), 4))
     assert "path" not in map_traces(at)                                   # no chain for a GAN
+
+
+def _strokes_png(hidden_cols: int) -> str:
+    """What the brush sends: white strokes on a transparent 280 x 280 pad (here: the left columns)."""
+    import io
+    from PIL import Image
+    a = np.zeros((280, 280, 4), np.uint8)
+    a[:, :hidden_cols * 10] = 255
+    buf = io.BytesIO()
+    Image.fromarray(a, "RGBA").save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def test_the_brush_hides_what_was_painted_over_the_image():
+    """The brush pad sends strokes on transparent paper (it shows the image under them): the painted
+    columns, and only they, are hidden; the map's stars are the completions, not 'your images'."""
+    m = models.load("mnist-vae")
+    x = models.reference("mnist")[0][0].astype(np.float32) / 255
+    at = open_page("mnist-vae")
+    at.session_state["inpaint_brush"] = {"png": _strokes_png(9)}
+    at.radio(key="inpaint_mask").set_value("Paint it with the brush").run()
+    assert_clean(at, "brush over the left nine columns")
+    known = np.ones((28, 28), bool)
+    known[:, :9] = False
+    res = ip.complete(m, x, known, n=8, seed=0)
+    np.testing.assert_allclose(errors_table(at)["hidden-pixel MSE"],
+                               np.round(ip.masked_error(res.images, x, known), 4))
+    names = set(map_traces(at))
+    assert "completions" in names and "your images" not in names, names
+    assert any("Paint over the part to hide" in c.value for c in at.caption)

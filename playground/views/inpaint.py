@@ -11,8 +11,9 @@ from playground import inpaint as ip
 from playground import session
 from playground.drawpad import drawpad
 from playground.figures import map_figure
-from playground.imaging import flatten_png, tile, upscale
+from playground.imaging import flatten_png, png_data_url, tile, upscale
 from playground.preprocess import FORMATS, ImageError, prepare_image
+from playground.waiting import inversion_slot, stay_connected
 
 ss = st.session_state
 MAX_RESULTS = 12                  # per session: completed runs kept, so going back is instant
@@ -21,6 +22,7 @@ m = session.header(
     "Fill in missing parts",
     "Hide part of an image and let the model fill it in: a VAE samples codes that explain the pixels "
     "you kept, a GAN searches for codes whose images match them.", needs_classifier=False)
+session.only_own_format(m, "Filling in missing parts")
 images, labels = session.reference(m.dataset)
 
 # ---- the image ------------------------------------------------------------------------------------
@@ -62,9 +64,11 @@ with c_mask:
         seed_mask = int(st.number_input("Mask seed", 0, 9999, 0, key="inpaint_mask_seed")) if name == "random" else 0
         hidden = ip.hidden_preset(name, seed_mask)
     else:
-        st.caption("Paint the part to hide: the pad stands for the image at 10× (top left is top left); "
-                   "below, the hidden part shows grey on the image.")
-        painted = drawpad(key="inpaint_brush")
+        if image is None:
+            painted = None                 # the brush paints over the image: it waits for one
+        else:
+            st.caption("Paint over the part to hide (red); below, the hidden part shows grey.")
+            painted = drawpad(key="inpaint_brush", background=png_data_url(np.uint8(np.clip(image * 255 + 0.5, 0, 255))))
         if painted:
             gray = np.asarray(Image.open(io.BytesIO(flatten_png(painted))).convert("L").resize((280, 280)),
                               np.float32) / 255.0
@@ -114,7 +118,10 @@ if key not in store:
     bar = st.progress(0.0, text="Filling in…")
     say = lambda share, text: bar.progress(min(1.0, share), text=text)   # noqa: E731
     try:
-        if method.startswith("Best") or m.kind == "gan":
+        if m.kind == "gan":                   # one of the server's inversion slots (queued)
+            with inversion_slot():
+                res = ip.complete(m, image, known, n=n, seed=seed, progress=stay_connected(say))
+        elif method.startswith("Best"):
             res = ip.complete(m, image, known, n=n, seed=seed, progress=say)
         elif method.startswith("Metropolis"):
             res = ip.metropolis_within_gibbs(m, image, known, chains=n, steps=50, seed=seed)
@@ -165,7 +172,7 @@ st.markdown("**On the latent map**")
 path = lmap.place(res.chains[0]) if res.chains is not None else None
 marks = (lmap.place(res.z), [f"#{i + 1}" for i in range(len(res.z))])
 fig = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_source, path=path,
-                 marks=marks, axis_titles=session.axis_titles(lmap), height=460, marker_size=4)
+                 marks=marks, marks_label="completions", axis_titles=session.axis_titles(lmap), height=460, marker_size=4)
 st.plotly_chart(fig, key=f"inpaint-map-{ss.model}-{ss.proj}", config={"displaylogo": False})
 st.caption(("The black path is the first Markov chain's codes, A its start, B its end; " if path is not None
             else "") + "stars are the completions' codes.")
