@@ -80,6 +80,10 @@ def test_the_map_is_coloured_by_each_images_score_and_the_most_unusual_are_liste
     assert len(shown) == 16
     for img, i in zip(shown, top):
         assert np.abs(img.astype(int) - images[i]).max() <= 1
+    # the flagging sentence says which score flags uploads when another one is chosen here
+    flag_note = [c.value for c in at.caption if "flagged when its reconstruction error" in c.value]
+    assert len(flag_note) == 1
+    assert ("whichever score is chosen above" in flag_note[0]) == (score != "recon"), flag_note
 
 
 def test_a_gan_is_ranked_by_its_shipped_inversion_errors_and_says_why(media):

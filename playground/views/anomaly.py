@@ -63,6 +63,7 @@ m = session.header(
     "Which images does the model find unusual? Every reference image is scored, higher meaning more "
     "unusual; the map is coloured by the score, and uploads above a percentile you choose are flagged.",
     needs_classifier=False)
+session.only_own_format(m, "Spotting anomalies")
 ref_images, ref_labels = session.reference(m.dataset)
 
 # ---- the model's own reference images, scored -----------------------------------------------------
@@ -122,7 +123,9 @@ flag = float(ss.get(FLAG_KEY, DEFAULT_FLAG))
 cut = float(np.percentile(values, flag)) if score == "recon" else float(np.percentile(table["recon"], flag))
 st.caption(f"For **{ss.model}** an upload is flagged when its reconstruction error exceeds about **{cut:.4f}** "
            f"(the {flag:g}th percentile of the reference images' errors): "
-           f"{int(round(len(values) * (100 - flag) / 100)):,} of them would be flagged too.")
+           f"{int(round(len(values) * (100 - flag) / 100)):,} of them would be flagged too."
+           + ("" if score == "recon" else f" The Encode page flags by reconstruction error whichever score "
+              f"is chosen above: an upload's {anomaly.LABELS[score]} is not computed there."))
 st.page_link("views/upload.py", label="Encode your images", icon=":material/upload:")
 
 # ---- the built-in test ------------------------------------------------------------------------------
