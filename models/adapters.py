@@ -105,6 +105,7 @@ class AdapterModel(LatentModel):
         super().__init__(name=name, card=card, modules={})
         self.obj, self.path, self.reference_dir = obj, Path(path), reference_dir
         self.reference_note = ""
+        self.reference_generated = False          # True when the "reference" is decoded prior samples
         self._reference = None
         self._ref_lock = threading.Lock()
 
@@ -189,6 +190,7 @@ class AdapterModel(LatentModel):
                                    + (f"; {skipped} unreadable file(s) skipped" if skipped else ""))
             return input_to_stored(images), np.zeros(len(images), np.int64)
         z = super().sample(PRIOR_REFERENCE, seed=0)
+        self.reference_generated = True
         self.reference_note = (f"no reference images were given: the map shows {PRIOR_REFERENCE:,} "
                                "images decoded from prior samples (seed 0)")
         return input_to_stored(self.decode(z)), np.zeros(PRIOR_REFERENCE, np.int64)

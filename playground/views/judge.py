@@ -27,6 +27,13 @@ m = session.header(
     "Guess each; after the round you see how often you were right, with a 95% interval: an interval "
     "that includes 50% means you cannot tell them apart (a coin would do as well).",
     needs_classifier=False)
+if session.is_adapter(m):
+    session.reference(m.dataset)
+    if m.reference_generated:
+        st.info(f"**{m.name}** came with no real images ({m.reference_note}), so there is nothing to "
+                "tell its images from. Start the server with `--reference DIR` after its `--model`, "
+                "or give the adapter a reference().", icon=":material/info:")
+        st.stop()
 info = ModelInfo.from_card(ss.model, m.card)
 key = (info.model, info.sha256)          # a retrained model under the same name is another model
 
@@ -47,7 +54,7 @@ def new_round() -> None:
     made = to_uint8(m.decode(m.sample(plan.n_generated, seed=seed).astype(np.float32)))
     images, r, g = [], iter(plan.real_index), iter(made)
     for is_real in plan.truth:
-        images.append(np.array(real[next(r)]) if is_real else next(g))
+        images.append(to_uint8(real[[next(r)]])[0] if is_real else next(g))
     game["rounds"] += 1
     game["round"] = {"key": key, "plan": plan, "id": f"{seed:08x}-{game['rounds']}",
                      "images": np.stack(images), "guesses": []}

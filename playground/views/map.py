@@ -5,8 +5,8 @@ import streamlit as st
 from playground import session
 from playground.doubleclick import on_double_click
 from playground.figures import map_figure
-from playground.imaging import tile, to_float, upscale
-from playground.latent_map import describe_inverse
+from playground.imaging import tile, upscale
+from playground.latent_map import NO_CLASSIFIER_SOURCE, describe_inverse
 from playground.selection import representative
 
 ss = st.session_state
@@ -25,11 +25,22 @@ if off_map:                           # a link's selection, read before this map
 if session.arrived():                 # back from another page: the chart is mounted afresh
     ss.pop("_map_chart", None)
 
-if m.kind == "gan":
+if lmap.label_source == NO_CLASSIFIER_SOURCE and m.kind == "gan":
+    st.info("A GAN's z is plain Gaussian noise: projected directly it is one round blob. There is no "
+            f"classifier for this model's data, so its {len(lmap.z):,} samples are laid out by "
+            f"**{session.method_label(ss.proj)} of their decoded pixels**, in one colour; every point "
+            "keeps its own z, which is what gets decoded.", icon=":material/lightbulb:")
+elif m.kind == "gan":
     st.info("A GAN's z is plain Gaussian noise: projected directly it is one round blob. Here "
             f"{len(lmap.z):,} samples are laid out by what the **generated images** look like (the "
             "classifier's features of each image) and coloured by the class the classifier sees; "
             "every point keeps its own z, which is what gets decoded.", icon=":material/lightbulb:")
+
+
+if lmap.label_source == NO_CLASSIFIER_SOURCE:
+    st.caption(session.NO_CLASSIFIER)
+if getattr(m, "reference_note", ""):
+    st.caption(f"Reference set: {m.reference_note}.")
 
 
 def chart_state(view: str, atlas_on: bool) -> dict:
@@ -104,10 +115,10 @@ def gallery():
     if m.kind == "vae":
         st.markdown("**Original** (top) and **decoded from its latent code** (bottom): the "
                     "encoder compresses each image to a point, the decoder rebuilds it.")
-        originals = to_float(lmap.images[shown])
-        pair = np.concatenate([originals[:, None], decoded])
+        originals = m.as_input(lmap.images[shown])
+        pair = np.concatenate([originals, decoded])
         st.image(upscale(tile(pair, len(shown)), 3), caption=" · ".join(f"#{i} {n}" for i, n in zip(shown, names)))
-        err = ((decoded[:, 0] - originals) ** 2).mean((1, 2))
+        err = ((decoded - originals) ** 2).reshape(len(shown), -1).mean(1)
         st.caption(f"Reconstruction MSE of these images: {err.mean():.4f} (mean), {err.max():.4f} (worst)")
     else:
         d = m.discriminate(decoded) if "discriminator" in m.modules else None

@@ -4,7 +4,7 @@ import streamlit as st
 
 from playground import session
 from playground.figures import bars, lines
-from playground.imaging import tile, to_float, upscale
+from playground.imaging import tile, upscale
 
 # What the card's keys mean, for people (a key missing here is shown with its words spaced out).
 METRICS = {
@@ -62,10 +62,17 @@ card, tr, met = m.card, m.card["training"], m.card["metrics"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Kind", session.KIND_LABEL[m.kind])
 c2.metric("Latent size", m.latent_dim)
-c3.metric("Training time", f"{tr['seconds'] / 60:.1f} min", help=f"{tr.get('machine', '')}, "
-          f"{tr.get('threads', '?')} threads, torch {tr.get('torch', '?')}")
-c4.metric("Trained on", f"{card['dataset']['n_train']:,} images")
-st.caption(f"Data: {card['dataset']['source']} — license {card['dataset']['license']}.")
+ds = card["dataset"]
+c3.metric("Training time", f"{tr['seconds'] / 60:.1f} min" if "seconds" in tr else "not recorded",
+          help=f"{tr.get('machine', '')}, {tr.get('threads', '?')} threads, torch {tr.get('torch', '?')}")
+c4.metric("Trained on", f"{ds['n_train']:,} images" if "n_train" in ds else "not recorded")
+source = card.get("source") or {}
+if source.get("type") == "adapter":
+    st.caption(f"Brought by the person running this server as an adapter file, `{source['path']}`: "
+               f"images {' × '.join(map(str, m.image_shape))} (channels × height × width). It has no "
+               "training record, so there are no hyperparameters, curves or held-out figures here.")
+else:
+    st.caption(f"Data: {ds.get('source', 'not recorded')} — license {ds.get('license', 'not recorded')}.")
 if card.get("notes"):
     st.info(card["notes"], icon=":material/info:")
 
@@ -101,7 +108,7 @@ def reparameterisation_demo():
     images, labels = session.reference(m.dataset)
     i = st.slider("Reference image", 0, len(images) - 1, 0, key="rep_index")
     eps_scale = st.slider("Scale of ε (1 = what training used)", 0.0, 3.0, 1.0, 0.1, key="rep_eps")
-    x = to_float(images[i][None, None])
+    x = m.as_input(images[i][None])
     mu, logvar = m.posterior(x)
     sigma = np.exp(0.5 * logvar)[0]
     eps = np.random.default_rng(i).standard_normal((8, m.latent_dim)).astype(np.float32)
@@ -115,7 +122,12 @@ def reparameterisation_demo():
 
 
 st.divider()
-if m.kind == "vae":
+if m.kind == "vae" and source.get("type") == "adapter":
+    st.subheader("Encoder and decoder")
+    st.markdown("The **encoder** maps an image to a latent code and the **decoder** turns a code back "
+                "into an image. An adapter gives the posterior mean only (not its spread σ), so the "
+                "reparameterisation trick cannot be shown for it.")
+elif m.kind == "vae":
     st.subheader("Encoder, decoder and the reparameterisation trick")
     st.markdown(
         "The **encoder** maps an image to a Gaussian over latent codes: a mean μ and a spread σ per "
@@ -152,14 +164,17 @@ elif m.kind == "gan":
                              "samples (green band: 5–15%, no class missing or dominating)",
                              y_title="share", band=(0.05, 0.15), line=0.1, percent=True),
                         key="gan-share")
-    q1, q2 = st.columns(2)
-    q1.metric("Classifier Inception Score (higher is better)", met.get("inception_score"),
-              help=f"Held-out real images score {met.get('inception_score_real_test')}")
-    q2.metric("Fréchet distance in the classifier's feature space (lower is better)",
-              met.get("frechet_distance"),
-              help=f"Held-out real images: {met.get('frechet_distance_real_test')}")
-    st.caption(f"Floors from held-out real images: IS {met.get('inception_score_real_test')}, "
-               f"FD {met.get('frechet_distance_real_test')}.")
+    if not session.has_classifier(m):
+        st.caption(session.NO_CLASSIFIER)
+    else:
+        q1, q2 = st.columns(2)
+        q1.metric("Classifier Inception Score (higher is better)", met.get("inception_score"),
+                  help=f"Held-out real images score {met.get('inception_score_real_test')}")
+        q2.metric("Fréchet distance in the classifier's feature space (lower is better)",
+                  met.get("frechet_distance"),
+                  help=f"Held-out real images: {met.get('frechet_distance_real_test')}")
+        st.caption(f"Floors from held-out real images: IS {met.get('inception_score_real_test')}, "
+                   f"FD {met.get('frechet_distance_real_test')}.")
 
 with st.expander("Model card (JSON)"):
     st.json(card, expanded=False)

@@ -20,6 +20,10 @@ m = session.header(
     "them. Precision and recall measure the two sides apart, in the classifier's feature space.",
     needs_classifier=False)
 
+if not session.has_classifier(m):
+    st.info(f"{session.NO_CLASSIFIER} Precision and recall are measured in a classifier's feature "
+            "space too, so this page has nothing to show for this model.", icon=":material/info:")
+    st.stop()
 try:
     clf = session.classifier_for(m)
 except models.CheckpointError as e:
@@ -113,4 +117,4 @@ rows = [dict(setting=f"temperature {t:g}" + (f", truncation {tr:g}" if tr is not
 rows.append(dict(setting="real images (ceiling)", **ceiling))
 st.dataframe(pd.DataFrame(rows).rename(columns=dict(frechet_distance="FD", inception_score="IS",
                                                     class_coverage="class coverage")),
-             hide_index=True, key="quality-table")
+             hide_index=True, key="quality-table", height=35 * (len(rows) + 1) + 3)   # every row, no scrolling

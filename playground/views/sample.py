@@ -52,7 +52,9 @@ elif crowded:
             f"all near z = 0, so the images vary little.{blank}", icon=":material/info:")
 
 try:
-    clf = session.classifier_for(m)
+    clf = session.classifier_or_none(m)
+    if clf is None:
+        st.caption(session.NO_CLASSIFIER)
 except models.CheckpointError as e:
     clf = None
     st.warning(f"No chart of what the classifier sees in these samples: the classifier "
