@@ -14,6 +14,7 @@ from playground.dragmap import (BrowserCursor, denormalise, dragmap, full_extent
                                 read_cursor)
 from playground.imaging import atlas as tile_atlas, png_data_url, tile, to_uint8, upscale
 from playground.interpolation import slerp
+from playground.latent_map import NO_CLASSIFIER_SOURCE
 from playground.steering import (Direction, axis_directions, class_direction, data_distance,
                                  principal_directions, prior_shell, slider_value, typical_nn_distance)
 
@@ -184,6 +185,8 @@ def directions() -> tuple[list, str | None]:
     if m.latent_dim <= 16:
         out += [("axis", i, d) for i, d in enumerate(axis_directions(m.latent_dim))]
     out += [("pc", i, d) for i, d in enumerate(geo.pcs)]
+    if len(m.class_names) < 2 or lmap.label_source == NO_CLASSIFIER_SOURCE:
+        return out, "This model's map has no classes (no class names, or no classifier for its data)."
     a, b = ss.get("drag_from", 0), ss.get("drag_to", 1)
     if a == b:
         return out, "Choose two different classes: a class has no direction towards itself."
@@ -246,6 +249,9 @@ def sliders(z: np.ndarray) -> None:
                 st.caption("The principal axes of the map's latent codes (GANSpace-style), in standard "
                            "deviations from their mean." + (" A GAN's z is isotropic, so these are close "
                                                             "to arbitrary directions." if m.kind == "gan" else ""))
+            if kind == "cls" and class_problem and len(m.class_names) < 2:
+                st.info(class_problem)
+                continue
             if kind == "cls":
                 s1, s2 = st.columns(2)
                 s1.selectbox("From class", range(len(m.class_names)), key="drag_from",
