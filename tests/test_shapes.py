@@ -95,3 +95,15 @@ def test_shipped_reference_set_is_the_generators_held_out_split():
     np.testing.assert_array_equal(labels, held[:, 0])
     assert images.shape == (shapes.REFERENCE_SIZE, 3, 32, 32)
     assert np.array_equal(images, shapes.render(held))
+
+
+def test_shapes_is_a_data_family_with_its_factors():
+    from models.data import SOURCES, load_dataset, to_float
+    d = load_dataset("shapes")
+    assert d.class_names == SOURCES["shapes"]["class_names"] == list(shapes.SHAPES)
+    assert d.train_x.shape == (shapes.TRAIN_SIZE, 3, 32, 32) and d.test_x.shape == (2000, 3, 32, 32)
+    assert d.factor_names == shapes.FACTORS
+    np.testing.assert_array_equal(d.train_y, d.train_factors[:, 0])
+    np.testing.assert_array_equal(d.test_x, models.reference("shapes")[0])    # held out = reference
+    assert not {tuple(r) for r in d.train_factors} & {tuple(r) for r in d.test_factors}
+    assert to_float(d.test_x[:2]).shape == (2, 3, 32, 32)
