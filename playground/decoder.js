@@ -195,9 +195,14 @@ var LatentDecoder = (() => {
   // ---- the worker ------------------------------------------------------------------------------
   function serve(scope) {
     const state = { model: null, modelKey: null, inverse: null, inverseKey: null };
-    const fetchBuffer = async (url) => {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+    const fetchBuffer = async (url, what) => {
+      let response;
+      try {
+        response = await fetch(url);
+      } catch (error) {
+        throw new Error(`could not fetch ${what}: ${error.message || error}`);
+      }
+      if (!response.ok) throw new Error(`could not fetch ${what}: the server answered ${response.status}`);
       return response.arrayBuffer();
     };
     scope.onmessage = async (event) => {
@@ -206,14 +211,14 @@ var LatentDecoder = (() => {
         if (msg.type === 'model') {
           state.model = null;
           state.modelKey = msg.key;
-          const model = build(msg.spec, await fetchBuffer(msg.url));
+          const model = build(msg.spec, await fetchBuffer(msg.url, 'the weights'));
           if (state.modelKey !== msg.key) return;                    // superseded while fetching
           state.model = model;
           scope.postMessage({ type: 'ready', key: msg.key });
         } else if (msg.type === 'inverse') {
           state.inverse = null;
           state.inverseKey = msg.key;
-          const buffer = msg.url ? await fetchBuffer(msg.url) : null;
+          const buffer = msg.url ? await fetchBuffer(msg.url, "the map's data") : null;
           if (state.inverseKey !== msg.key) return;
           state.inverse = LatentInverse.prepare(msg.desc, buffer);
           scope.postMessage({ type: 'inverse-ready', key: msg.key });

@@ -6,7 +6,12 @@
 //   (`data.rev` changed: a slider, an upload, a new map) or when it has caught up with the
 //   browser's last send (`data.mount`, `data.seq`), so a rerun never puts the cursor back;
 // - at rest, once the server has caught up, the preview shows the server's exact decoding
-//   (`data.exact`); while moving, it blends the four pre-decoded atlas cells around the cursor.
+//   (`data.exact`); while moving, the exact decoding of the cursor's code computed in the browser
+//   by a Web Worker (decoder.js and latent_inverse.js, whose text dragmap.py puts in WORKER_SOURCE:
+//   the same inverse as the server's on release, then the decoder; `data.decoder`, `data.inverse`).
+//   The worker gets only the newest position while it is busy. If the decoder cannot start
+//   (`data.decoder.error`, a worker error, a failed fetch), the preview blends the four
+//   pre-decoded atlas cells around the cursor instead, and the status line says why.
 // Coordinates are normalised to the map's extent: (0, 0) bottom left, (1, 1) top right.
 
 const PADDING = 14;              // pixels between the canvas edge and the plot area
@@ -16,6 +21,10 @@ const KEY_STEP_SHIFT = 0.05;
 const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
 const EXACT_TEXT = "Exact decoding of the cursor's code.";
 const BLEND_TEXT = 'Preview blended from pre-decoded images; the exact decoding follows on release.';
+const DECODED_TEXT = "Exact decoding of the cursor's code, computed in your browser.";
+const LOADING_TEXT = 'Loading the decoder into your browser… Meanwhile the preview is blended from '
+  + 'pre-decoded images.';
+const failedText = (why) => `The in-browser decoder could not start (${why}). ${BLEND_TEXT}`;
 
 const clampUnit = (x) => Math.min(1, Math.max(0, x));
 const roundTo5 = (x) => Number(x.toFixed(5));
@@ -30,7 +39,11 @@ function pushBounded(list, value) {
 function dragStats() {
   if (!window.__latentDrag) {
     window.__latentDrag = { moves: 0, updates: 0, sends: 0, lat: [], stamps: [], cells: [],
-                            cursor: null, server: null, rev: null, preview: '' };
+                            cursor: null, server: null, rev: null, preview: '',
+                            // the browser's decoder: 'loading', 'ready' or 'failed' (and why), how
+                            // many frames it decoded, when, pointer-to-pixels per frame (ms), the last one
+                            decoder: 'off', decoderError: '', decodes: 0, decodeStamps: [], decodeLat: [],
+                            frame: null };
   }
   return window.__latentDrag;
 }
@@ -105,7 +118,18 @@ function drawBlend(state, ctx, u, v) {
   return `${row0},${col0},${wx.toFixed(2)},${wy.toFixed(2)}`;
 }
 
-// The image beside the map: the server's exact decoding at rest, else the atlas blend.
+// The browser's latest decoded frame, scaled to the preview.
+function drawFrame(state, ctx) {
+  const { frame } = state;
+  const [, h, w] = frame.shape;
+  const small = state.frameCanvas;
+  if (small.width !== w || small.height !== h) { small.width = w; small.height = h; }
+  small.getContext('2d').putImageData(new ImageData(frame.rgba, w, h), 0, 0);
+  ctx.drawImage(small, 0, 0, ctx.canvas.width, ctx.canvas.height);
+}
+
+// The image beside the map: the server's exact decoding at rest, else the browser's exact decoding
+// of the cursor's code, else (no decoder) the atlas blend.
 function drawPreview(state) {
   const { preview, status } = state;
   const ctx = preview.getContext('2d');
@@ -114,16 +138,23 @@ function drawPreview(state) {
   ctx.fillRect(0, 0, preview.width, preview.height);
   ctx.imageSmoothingEnabled = false;
   const exact = state.exactIsCurrent && imageReady(state.exact);
+  const decoded = !exact && state.decoder === 'ready' && state.frame !== null;
   let shown = '';
   if (exact) {
     ctx.drawImage(state.exact, 0, 0, preview.width, preview.height);
     shown = 'exact';
+  } else if (decoded) {
+    drawFrame(state, ctx);
+    shown = `decoded ${state.frame.id}`;
   } else if (imageReady(state.atlas)) {
     shown = drawBlend(state, ctx, state.cursor[0], state.cursor[1]);
   }
-  status.textContent = exact ? EXACT_TEXT : BLEND_TEXT;
-  status.classList.toggle('exact', exact);
-  dragStats().preview = exact ? 'exact' : 'blend';
+  status.textContent = exact ? EXACT_TEXT : decoded ? DECODED_TEXT
+    : state.decoder === 'failed' ? failedText(state.decoderError)
+    : state.decoder === 'loading' ? LOADING_TEXT : BLEND_TEXT;
+  status.classList.toggle('exact', exact || decoded);
+  status.classList.toggle('failed', !exact && state.decoder === 'failed');
+  dragStats().preview = exact ? 'exact' : decoded ? 'decoded' : 'blend';
   return shown;
 }
 
@@ -162,12 +193,118 @@ function drawLegend(state) {
 
 // ---- the cursor, owned by the browser while it moves --------------------------------------------
 
-function moveCursor(state, uv) {
+// `start`: the time stamp of the event that moved it (pointer-to-pixels is measured from it).
+function moveCursor(state, uv, start) {
   state.cursor = uv;
   state.unsent = true;
   state.exactIsCurrent = false;
   dragStats().cursor = uv.slice();
+  requestDecode(state, uv, start);
   return drawCursor(state);
+}
+
+// ---- the decoder in a Web Worker ----------------------------------------------------------------
+
+// Workers of mounts that have left the page are ended when a new one starts.
+function startWorker(state) {
+  const all = window.__latentDecoderWorkers || (window.__latentDecoderWorkers = []);
+  for (const entry of all.splice(0)) {
+    if (entry.root.isConnected && entry.root !== state.root) all.push(entry); else entry.worker.terminate();
+  }
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  URL.revokeObjectURL(url);
+  worker.onmessage = (event) => workerSaid(state, event.data);
+  worker.onerror = (event) => { event.preventDefault(); decoderFailed(state, `worker error: ${event.message || 'unknown'}`); };
+  all.push({ root: state.root, worker });
+  return worker;
+}
+
+function decoderFailed(state, why) {
+  state.decoder = 'failed';
+  state.decoderError = why;
+  state.busy = false;
+  state.pending = null;
+  const stats = dragStats();
+  stats.decoder = 'failed';
+  stats.decoderError = why;
+  if (state.data) drawCursor(state);
+}
+
+function absolute(url) { return new URL(url, window.location.href).href; }
+
+// New data from the server: (re)load the model or the inverse when their keys changed.
+function setupDecoder(state, data) {
+  const want = data.decoder || { error: 'no decoder was given' };
+  if (want.error) {
+    if (state.decoderError !== want.error) decoderFailed(state, want.error);
+    return;
+  }
+  if (state.decoder === 'failed' && state.modelKey === want.key) return;
+  const inverseKey = data.inverse ? JSON.stringify([data.inverse.key, data.inverse.desc]) : null;
+  try {
+    if (!state.worker) state.worker = startWorker(state);
+    if (state.modelKey !== want.key) {
+      state.modelKey = want.key;
+      state.modelReady = false;
+      state.decoder = 'loading';
+      dragStats().decoder = 'loading';
+      state.worker.postMessage({ type: 'model', key: want.key, spec: want.spec, url: absolute(want.url) });
+    }
+    if (inverseKey && state.inverseKey !== inverseKey) {
+      state.inverseKey = inverseKey;
+      state.inverseReady = false;
+      const { desc, url } = data.inverse;
+      state.worker.postMessage({ type: 'inverse', key: inverseKey, desc, url: url ? absolute(url) : null });
+    }
+  } catch (error) {
+    decoderFailed(state, `no Web Worker: ${error.message || error}`);
+  }
+}
+
+function workerSaid(state, msg) {
+  const stats = dragStats();
+  if (msg.type === 'ready' && msg.key === state.modelKey) state.modelReady = true;
+  else if (msg.type === 'inverse-ready' && msg.key === state.inverseKey) state.inverseReady = true;
+  else if (msg.type === 'error') { decoderFailed(state, msg.message); return; }
+  else if (msg.type === 'frame' || msg.type === 'skipped') {
+    state.busy = false;
+    if (msg.type === 'frame' && state.decoder !== 'failed') {
+      state.frame = { id: msg.id, uv: msg.uv, z: msg.z, shape: msg.shape, rgba: msg.rgba };
+      stats.decodes++;
+      pushBounded(stats.decodeStamps, performance.now());
+      stats.frame = { id: msg.id, uv: msg.uv, z: Array.from(msg.z), shape: msg.shape, ms: msg.ms, rgba: msg.rgba };
+      if (!state.exactIsCurrent) drawPreview(state);
+      const start = state.requestStarts.get(msg.id);
+      state.requestStarts.delete(msg.id);
+      if (start !== undefined) requestAnimationFrame(() => pushBounded(stats.decodeLat, performance.now() - start));
+    }
+    if (state.pending) {
+      const { uv, start } = state.pending;
+      state.pending = null;
+      requestDecode(state, uv, start);
+    }
+  }
+  if (state.modelReady && state.inverseReady && state.decoder === 'loading') {
+    state.decoder = 'ready';
+    stats.decoder = 'ready';
+    if (!state.frame) requestDecode(state, state.cursor, performance.now());
+  }
+}
+
+// Decode the code at uv: at once when the worker is free, else when it is (only the newest
+// position waits; it keeps the oldest waiting event's time, so pointer-to-pixels counts the wait).
+function requestDecode(state, uv, start) {
+  if (!state.worker || state.decoder === 'failed' || !state.modelReady || !state.inverseReady) return;
+  if (state.busy) {
+    state.pending = { uv, start: state.pending ? Math.min(state.pending.start, start) : start };
+    return;
+  }
+  state.busy = true;
+  state.requestId += 1;
+  state.requestStarts.clear();
+  state.requestStarts.set(state.requestId, start);
+  state.worker.postMessage({ type: 'decode', id: state.requestId, uv: uv.slice() });
 }
 
 function sendCursor(state) {
@@ -184,13 +321,13 @@ function attachHandlers(state) {
     state.dragging = true;
     map.setPointerCapture(event.pointerId);
     map.style.cursor = 'grabbing';
-    moveCursor(state, pointerToUnit(map, event));
+    moveCursor(state, pointerToUnit(map, event), event.timeStamp);
   };
   const moved = (event) => {
     if (!state.dragging) return;
     const stats = dragStats(), start = event.timeStamp;
     stats.moves++;
-    const cells = moveCursor(state, pointerToUnit(map, event));
+    const cells = moveCursor(state, pointerToUnit(map, event), start);
     stats.updates++;
     pushBounded(stats.stamps, performance.now());
     if (cells !== stats.cells[stats.cells.length - 1]) pushBounded(stats.cells, cells);
@@ -208,7 +345,7 @@ function attachHandlers(state) {
     event.preventDefault();
     const step = event.shiftKey ? KEY_STEP_SHIFT : KEY_STEP;
     moveCursor(state, [clampUnit(state.cursor[0] + arrow[0] * step),
-                       clampUnit(state.cursor[1] + arrow[1] * step)]);
+                       clampUnit(state.cursor[1] + arrow[1] * step)], event.timeStamp);
   };
   const nudgeEnded = (event) => { if (ARROWS[event.key]) sendCursor(state); };
   map.addEventListener('pointerdown', started);
@@ -221,6 +358,7 @@ function attachHandlers(state) {
 
 function createState(root) {
   const state = {
+    root,
     map: root.querySelector('canvas.map'),
     preview: root.querySelector('canvas.preview'),
     status: root.querySelector('.status'),
@@ -235,6 +373,11 @@ function createState(root) {
     exactIsCurrent: false,     // the server's exact decoding is of the cursor shown
     atlas: null, atlasSrc: null, exact: null, exactSrc: null,
     data: null, setStateValue: null,
+    // the browser's decoder (a Web Worker): 'off', 'loading', 'ready' or 'failed' (decoderError)
+    worker: null, decoder: 'off', decoderError: '', modelKey: null, modelReady: false,
+    inverseKey: null, inverseReady: false,
+    busy: false, pending: null, requestId: 0, requestStarts: new Map(),
+    frame: null, frameCanvas: document.createElement('canvas'),
   };
   attachHandlers(state);
   return state;
@@ -265,6 +408,7 @@ function received(state, data) {
     stats.cursor = state.cursor.slice();
   }
   drawLegend(state);
+  setupDecoder(state, data);
   loadImage(state, 'atlas', data.atlas);
   loadImage(state, 'exact', data.exact);
   drawBackground(state);

@@ -1,9 +1,14 @@
 """The drag map: a cursor on the latent map whose decoded image follows the pointer, live.
 
 A Streamlit custom component (v2: HTML, CSS and JS inline, no build step; the CSS and JS live in
-dragmap.css and dragmap.js beside this module and are read at import). The browser holds the map's
-points and an atlas of images decoded in advance over an n x n grid (one sprite); while the pointer
-moves, the preview blends the four atlas cells around it, with no server round trip.
+dragmap.css and dragmap.js beside this module and are read at import, with decoder.js and
+latent_inverse.js, which also run as the component's Web Worker). While the pointer moves, the
+preview is the exact decoding of the cursor's code, computed in the browser: the worker maps the
+position to a code with the server's own inverse (`decoder`: the decoder exported by
+decoder_export.py, its weights fetched once from decoder_route.py's URL; `inverse`: described by
+decoder_inverse.py) and runs the decoder, with no server round trip. If the decoder cannot start
+(`decoder` says why, or the worker or the fetch fails), the preview blends the four cells around the
+cursor of an atlas decoded in advance over an n x n grid (one sprite), and the page says so.
 
 Who owns the cursor:
 - the browser, while the person moves it. Each release or arrow key sends the state value `cursor`
@@ -22,6 +27,7 @@ right. The extent covers every point plus a margin (`full_extent`), so each poin
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +50,9 @@ HTML = """
 </div>
 """
 CSS = Path(__file__).with_name("dragmap.css").read_text(encoding="utf-8")
-JS = Path(__file__).with_name("dragmap.js").read_text(encoding="utf-8")
+_HERE = Path(__file__).parent
+WORKER_JS = "\n".join((_HERE / f).read_text(encoding="utf-8") for f in ("latent_inverse.js", "decoder.js"))
+JS = f"const WORKER_SOURCE = {json.dumps(WORKER_JS)};\n" + (_HERE / "dragmap.js").read_text(encoding="utf-8")
 CELL = 28                      # pixels per atlas cell
 
 _component = st.components.v2.component("latent_playground_dragmap", html=HTML, css=CSS, js=JS)
@@ -115,17 +123,21 @@ def read_cursor(value) -> BrowserCursor | None:
 
 def dragmap(key: str, *, points_uv: np.ndarray, labels: np.ndarray, atlas_url: str, n: int,
             cursor_uv, rev: int, applied: BrowserCursor | None, exact_url: str, show_atlas: bool,
-            pins_uv=(), names=(), label_source: str = "") -> BrowserCursor | None:
+            pins_uv=(), names=(), label_source: str = "", decoder: dict | None = None,
+            inverse: dict | None = None) -> BrowserCursor | None:
     """Mount the drag map; returns the last cursor the browser sent (or None).
 
     `cursor_uv` is the server's cursor, `rev` the count of the server's own moves of it, `applied`
-    the browser send it reflects, `exact_url` its exact decoding (a PNG data URL)."""
+    the browser send it reflects, `exact_url` its exact decoding (a PNG data URL). `decoder` is
+    {key, spec, url} for the browser's decoder or {error: why not}; `inverse` is {key, desc, url}
+    (url: the learned inverse's data, or None)."""
     data = dict(points=np.round(np.asarray(points_uv, np.float64).ravel(), 4).tolist(),
                 labels=np.asarray(labels).astype(int).tolist(), colors=PALETTE, atlas=atlas_url,
                 n=int(n), cell=CELL, cursor=[float(c) for c in np.clip(cursor_uv, 0, 1)], rev=int(rev),
                 seq=applied.seq if applied else None, mount=applied.mount if applied else None,
                 exact=exact_url, show_atlas=bool(show_atlas),
                 pins=[[float(a), float(b)] for a, b in pins_uv],
-                names=[str(name) for name in names], label_source=str(label_source))
+                names=[str(name) for name in names], label_source=str(label_source),
+                decoder=decoder or {"error": "no decoder was given"}, inverse=inverse)
     result = _component(key=key, data=data, on_cursor_change=lambda: None)
     return read_cursor(getattr(result, "cursor", None))

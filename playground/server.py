@@ -23,4 +23,7 @@ async def lifespan(_app):
     yield
 
 
-app = st.App(Path(__file__).with_name("app.py"), lifespan=lifespan)   # absolute: also for uvicorn
+from playground.decoder_route import routes as decoder_routes  # noqa: E402  (the browser decoder's weights)
+
+app = st.App(Path(__file__).with_name("app.py"), lifespan=lifespan,   # absolute: also for uvicorn
+             routes=decoder_routes())

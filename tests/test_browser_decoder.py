@@ -65,3 +65,96 @@ def test_browser_decodes_1000_random_codes_like_torch(scripts_page, name):
     want = m.decode(z)
     diff = np.abs(browser - want).max()
     assert diff <= TOLERANCE, f"{name}: max difference {diff * 255:.3f}/255"
+
+
+# ---- the inverse ----------------------------------------------------------------------------------
+
+def build(name, method):
+    from playground.latent_map import build_map
+    m = models.load(name)
+    ref = models.reference(m.dataset) if m.kind == "vae" else None
+    clf = models.load(models.classifier_name(m.card)) if m.kind == "gan" else None
+    return m, build_map(m, method, ref, clf, write_dir=None)
+
+
+@pytest.mark.parametrize("name, method, kind", [("mnist-vae", "tsne", "knn"), ("mnist-vae", "pca", "pca"),
+                                                ("mnist-vae2d", "latent", "identity"),
+                                                ("fashion-mnist-gan", "pca", "knn")])
+def test_browser_inverse_gives_the_servers_code(scripts_page, name, method, kind):
+    from playground.dragmap import denormalise, full_extent
+    m, lmap = build(name, method)
+    extent = full_extent(lmap.y)
+    base = lmap.z[5] + 0.3                                   # the cursor's code: its hidden PCA part counts
+    desc = inverse_desc(lmap, extent, base=base)
+    assert desc["kind"] == kind
+    blob = map_blob(lmap) if kind == "knn" else None
+    rng = np.random.default_rng(3)
+    uvs = np.round(rng.uniform(0, 1, (300, 2)), 5)
+    # some positions right on map points, where the learned inverse's weights are steepest
+    near = np.clip((lmap.y[:20] - extent[:, 0]) / (extent[:, 1] - extent[:, 0]), 0, 1)
+    uvs = np.concatenate([uvs, near])
+    got = np.array(scripts_page.evaluate(INVERT_ALL, [desc, blob and b64(blob), uvs.tolist()]), np.float32)
+    want = np.stack([lmap.to_latent(denormalise(uv, extent)[None], base=base[None])[0] for uv in uvs])
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(got, want, atol=1e-5 * scale, rtol=0)
+
+
+# ---- the drag page --------------------------------------------------------------------------------
+
+FRAME_AT_CURSOR = """() => { const s = window.__latentDrag;
+    return !!(s && s.frame && s.cursor && s.frame.uv[0] === s.cursor[0] && s.frame.uv[1] === s.cursor[1]); }"""
+FRAME = "() => { const f = window.__latentDrag.frame; return { ...f, rgba: Array.from(f.rgba) }; }"
+
+
+def decoder_ready(page):
+    page.wait_for_function("() => window.__latentDrag && ['ready', 'failed'].includes(window.__latentDrag.decoder)",
+                           timeout=60_000)
+    stats = page.evaluate("() => window.__latentDrag")
+    assert stats["decoder"] == "ready", stats["decoderError"]
+
+
+@pytest.mark.parametrize("model, proj", [("mnist-vae", "tsne"), ("fashion-mnist-gan", "pca"), ("mnist-vae", "pca")])
+def test_held_still_mid_drag_the_preview_is_the_servers_exact_decoding(page, app_url, model, proj):
+    from test_browser_drag import exact_pixels, open_drag_page, point_at, preview_pixels, settle
+    canvas = open_drag_page(page, app_url, model, proj)
+    decoder_ready(page)
+    before = page.evaluate("() => window.__latentDrag.decodes")
+    page.mouse.move(*point_at(canvas, 0.3, 0.35))
+    page.mouse.down()
+    for t in np.linspace(0, 1, 20):
+        page.mouse.move(*point_at(canvas, 0.3 + 0.33 * t, 0.35 + 0.3 * t))
+    page.wait_for_function(FRAME_AT_CURSOR, timeout=30_000)          # held still: the newest frame is here
+    page.wait_for_timeout(300)
+    frame = page.evaluate(FRAME)
+    stats = page.evaluate("() => window.__latentDrag")
+    assert stats["preview"] == "decoded" and stats["decodes"] > before, stats["preview"]
+    status = page.locator(".dragmap .status").inner_text()
+    assert "computed in your browser" in status, status
+    h, w = frame["shape"][1:]
+    held = np.array(frame["rgba"], np.uint8).reshape(h, w, 4)[..., 0]
+    assert held.max() > 100                                           # an image, not a black square
+    assert np.abs(preview_pixels(page).astype(int) - held).max() == 0   # the canvas shows that frame
+    page.mouse.up()
+    settle(page)
+    exact = exact_pixels(page)                                       # the server's decoding of the release
+    assert np.abs(exact.astype(int) - held).max() <= 2, np.abs(exact.astype(int) - held).max()
+    page.screenshot(path=str(ARTIFACTS / f"browser-decoder-{model}-{proj}.png"), full_page=True)
+
+
+def test_without_the_weights_the_page_says_so_and_blends_the_atlas(page, app_url):
+    from test_browser_drag import open_drag_page, point_at
+    page.route("**/lp-decoder/**", lambda route: route.abort())
+    canvas = open_drag_page(page, app_url, "mnist-vae", "tsne")
+    page.wait_for_function("() => window.__latentDrag && window.__latentDrag.decoder === 'failed'", timeout=60_000)
+    page.mouse.move(*point_at(canvas, 0.3, 0.35))
+    page.mouse.down()
+    for t in np.linspace(0, 1, 10):
+        page.mouse.move(*point_at(canvas, 0.3 + 0.3 * t, 0.35 + 0.3 * t))
+    stats = page.evaluate("() => window.__latentDrag")
+    assert stats["preview"] == "blend" and stats["decodes"] == 0
+    status = page.locator(".dragmap .status")
+    assert status.is_visible()
+    assert "The in-browser decoder could not start" in status.inner_text(), status.inner_text()
+    assert "blended from pre-decoded images" in status.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-decoder-fallback.png"), full_page=True)
+    page.mouse.up()
