@@ -63,12 +63,12 @@ def fit_codes(G, target: torch.Tensor, z: torch.Tensor, steps: int, lr: float = 
 
 def invert(model: LatentModel, x, restarts: int = 12, steps: int = 150, lr: float = 0.1,
            prior_weight: float = 1e-3, seed: int = 0, progress: Progress | None = None) -> Inversion:
-    """Invert a GAN for each image in `x` (float32 (N, 1, 28, 28) in [0, 1])."""
+    """Invert a GAN for each image in `x` (float32 (N, C, H, W) in [0, 1], the model's image shape)."""
     if model.kind != "gan":
         raise TypeError(f"{model.name} is a {model.kind}; inversion is for GANs (a VAE has an encoder)")
     if restarts < 1 or steps < 1:
         raise ValueError("restarts and steps must be at least 1")
-    target = as_images(x)
+    target = as_images(x, model.image_shape)
     n, d = target.shape[0], model.latent_dim
     G = model.modules["generator"]
     g = torch.Generator().manual_seed(seed)

@@ -1,4 +1,5 @@
-"""Turn any uploaded picture into the 28x28 input a model was trained on (pure: Pillow, numpy, scipy).
+"""Turn any uploaded picture into the input a model was trained on (pure: Pillow, numpy, scipy):
+28x28 for the shipped models; any other size, in colour for an RGB model (`_prepare_sized`).
 
     prepare_image(data, card) -> float32 (28, 28) in [0, 1], or raises ImageError (a message for a person)
     prepare_many(data, card)  -> [float32 (28, 28)]: one per digit in the picture, left to right
@@ -54,7 +55,7 @@ INVERTED = "Dark on light: inverted to light on dark, as in the training data."
 
 @dataclass
 class Prepared:
-    image: np.ndarray                         # float32 (28, 28) in [0, 1]: what the model sees
+    image: np.ndarray                         # float32 (H, W), or (3, H, W) in colour, in [0, 1]: what the model sees
     original: Image.Image                     # the decoded picture (oriented, at most WORK_SIDE), RGB
     gray: np.ndarray                          # float32 working image, light content on dark
     box: Box                                  # content crop in `gray`: (top, bottom, left, right)
@@ -90,6 +91,9 @@ def prepare(data: bytes, card: dict, region: tuple[float, float, float, float] |
     dataset = (card.get("dataset") or {}).get("name", "")
     side, centring = FRAMING.get(dataset, (None, "stretch"))
     shown = Image.fromarray(np.uint8(np.clip(rgb, 0, 1) * 255))
+    shape = tuple(card.get("image_shape") or (1, 28, 28))
+    if shape != (1, 28, 28):                 # a model of another size or in colour: the whole picture
+        return _prepare_sized(rgb, alpha, gray, shown, notes, region, shape)
     if dataset == "mnist" and min(gray.shape) >= MIN_PHOTO_SIDE:
         return _prepare_digits(gray, shown, notes, region, side, centring)
     gray = _polarity(gray, notes)
@@ -103,6 +107,43 @@ def prepare(data: bytes, card: dict, region: tuple[float, float, float, float] |
     gray = gray.astype(np.float32)
     return Prepared(out, shown, gray, box, notes, flat=gray, mask=gray > 0, dropped=np.zeros(gray.shape, bool),
                     digits=[out], boxes=[box])
+
+
+def _prepare_sized(rgb, alpha, gray, shown, notes, region, shape) -> Prepared:
+    """For a model of any other (channels, height, width): grey models as a user's folder is
+    prepared (light content on dark, cropped to it, stretched to the model's size); colour models
+    keep their colour: the picture (or `region` of it) stretched to the model's size, as
+    `models.adapters.read_image_folder` reads a reference folder. `image` is (H, W) when grey,
+    (3, H, W) in colour."""
+    c, h, w = shape
+    if c == 1:
+        g = _polarity(gray, notes)
+        if region is not None:
+            g = _within(g, region)
+            notes.append("Crop set by hand: everything inside it is the picture.")
+        box = _content_box(g)
+        if box is None:
+            raise ImageError(BLANK)
+        t, b, l, r = box
+        out = np.clip(_resize(g[t:b, l:r], w, h), 0, 1).astype(np.float32)
+        g = g.astype(np.float32)
+        return Prepared(out, shown, g, box, notes, flat=g, mask=g > 0, dropped=np.zeros(g.shape, bool),
+                        digits=[out], boxes=[box])
+    if alpha is not None:
+        rgb = rgb * alpha[..., None]
+        notes.append("Transparent background filled with black.")
+    box = _region_box(gray.shape, region) if region is not None else (0, gray.shape[0], 0, gray.shape[1])
+    if region is not None:
+        notes.append("Crop set by hand: everything inside it is the picture.")
+    t, b, l, r = box
+    crop = rgb[t:b, l:r]
+    if float(crop.max() - crop.min()) < 1e-3:
+        raise ImageError(BLANK)
+    out = np.stack([np.clip(_resize(crop[..., k], w, h), 0, 1) for k in range(3)]).astype(np.float32)
+    notes.append(f"Stretched to {w} × {h} pixels, colour kept (this model takes RGB).")
+    g = gray.astype(np.float32)
+    return Prepared(out, shown, g, box, notes, flat=g, mask=np.ones(g.shape, bool),
+                    dropped=np.zeros(g.shape, bool), digits=[out], boxes=[box])
 
 
 # ---- digits in photos (MNIST) ------------------------------------------------------------------

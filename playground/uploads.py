@@ -30,24 +30,27 @@ MAX_KEPT_BYTES = 40 * 2**20      # ... and at most this many bytes of them
 @dataclass
 class Encoded:
     z: np.ndarray                # (N, d)
-    recon: np.ndarray            # (N, 28, 28) decoded
+    recon: np.ndarray            # decoded, as inputs are given: grey (N, H, W), colour (N, 3, H, W)
     mse: np.ndarray              # (N,) pixel MSE of recon against the input
     restart_mse: np.ndarray | None = None   # GAN: (N, restarts), best first
 
 
 def encode_images(model, images: np.ndarray, progress=None) -> Encoded:
-    """images: float32 (N, 28, 28) in [0, 1]."""
-    x = np.asarray(images, np.float32).reshape(-1, 1, 28, 28)
+    """images: float32 in [0, 1] of the model's image shape: grey (N, H, W) or (N, 1, H, W), colour
+    (N, 3, H, W)."""
+    shape = tuple(getattr(model, "image_shape", (1, 28, 28)))
+    x = np.asarray(images, np.float32).reshape(-1, *shape)
+    squeeze = (lambda a: a[:, 0]) if shape[0] == 1 else (lambda a: a)
     if model.kind == "vae":
         z = model.encode(x)
         rec = model.decode(z)
-        return Encoded(z, rec[:, 0], ((rec - x) ** 2).reshape(len(x), -1).mean(1))
+        return Encoded(z, squeeze(rec), ((rec - x) ** 2).reshape(len(x), -1).mean(1))
     inv = invert(model, x, progress=progress)
-    return Encoded(inv.z, inv.images[:, 0], inv.mse, inv.restart_mse)
+    return Encoded(inv.z, squeeze(inv.images), inv.mse, inv.restart_mse)
 
 
 def reference_errors(model, ref_images: np.ndarray, n: int | None = None, progress=None) -> np.ndarray:
-    """The same error for reference images (uint8 (N, 28, 28)): all of them for a VAE; for a GAN,
+    """The same error for reference images (uint8, as stored): all of them for a VAE; for a GAN,
     whose inversion costs about a second per image here, a fixed random subset of `n`."""
     x = to_float(ref_images)
     if model.kind == "gan":

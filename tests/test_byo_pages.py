@@ -67,3 +67,38 @@ def test_gan_without_classifier_map_is_pca_of_pixels_and_says_so(byo):
     assert_clean(at, "map")
     text = page_text(at).lower()
     assert "pixels" in text and "no classifier" in text
+
+
+def png(array) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(array, np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def captioned(at, media, start: str) -> list[np.ndarray]:
+    return [np.asarray(Image.open(io.BytesIO(media(img.url))))
+            for el in at.image for img in el.proto.imgs if img.caption.startswith(start)]
+
+
+@pytest.mark.parametrize("name", ["rgb-vae", "grey-vae"])
+def test_an_upload_is_framed_to_the_models_size_and_keeps_colour_for_rgb(byo, media, name):
+    """A red square on black, 90x60: the RGB model sees it red at 32x32; the grey one grey at 28x28.
+    Its reconstruction is shown beside it, and its code is offered to the other pages."""
+    picture = np.zeros((60, 90, 3), np.uint8)
+    picture[10:50, 20:70] = (230, 20, 20)
+    at = run_app(model=name, proj="pca")
+    at.switch_page("views/upload.py").run()
+    at.file_uploader(key="uploads").set_value([("red.png", png(picture), "image/png")]).run()
+    assert_clean(at, f"upload for {name}")
+    c, h, w = SHAPES[name]
+    seen = captioned(at, media, f"What the model sees ({h} × {w})")
+    assert len(seen) == 1
+    small = seen[0][::4, ::4][1:h + 1, 1:w + 1]          # upscale(tile(x, 1), 4): 1-pixel frame
+    if c == 3:
+        assert small.shape == (h, w, 3)
+        red = small[h // 2, w // 2]
+        assert red[0] > 200 and red[1] < 40 and red[2] < 40, red     # colour kept
+    else:
+        assert small.ndim == 2 or (small[..., 0] == small[..., 1]).all()
+    assert captioned(at, media, "Reconstruction")
+    assert list(at.session_state["_uploaded_codes"][1]) == ["red.png"]
