@@ -57,6 +57,11 @@ m = session.header(
     "Encode your images",
     "Upload photos, scans or screenshots: each is prepared like the training data, encoded (a GAN, "
     "which has no encoder, is inverted by optimisation), decoded, and placed on the map.")
+if m.kind == "gan" and session.is_adapter(m):
+    st.info(f"**{m.name}** is a GAN brought as an adapter file: it has no encoder, and inverting it "
+            "needs gradients through its generator, which an adapter does not give. Pick a VAE, or one "
+            "of the project's GANs, to encode your images.", icon=":material/info:")
+    st.stop()
 lmap = session.latent_map(ss.model, ss.proj)
 
 col_files, col_draw = st.columns([3, 2], gap="large")
@@ -164,8 +169,9 @@ inputs = np.stack([x for *_, x in units])
 query = z if m.kind == "vae" else session.classifier_features(ss.model, inputs)
 neighbours = nearest(ref_space, query, k=6)
 try:                                                   # what the classifier reads in each reconstruction
-    clf = session.classifier_for(m)
-    read = clf.predict_proba(np.stack([r["recon"] for r in rows]).reshape(-1, 1, 28, 28)).argmax(1)
+    clf = session.classifier_for(m) if session.has_classifier(m) else None
+    read = None if clf is None else clf.predict_proba(
+        np.stack([r["recon"] for r in rows]).reshape(-1, *m.image_shape)).argmax(1)
 except models.CheckpointError:
     clf, read = None, None
 
@@ -222,9 +228,9 @@ for f, (name, data, key, region, p) in enumerate(good):
         if len(mine) > 1:
             st.markdown(f"**{label}**")
         c2, c3, c4 = st.columns([1, 1, 3])
-        c2.image(upscale(tile(x[None, None], 1), 4), caption="What the model sees (28 × 28)",
-                 output_format="PNG")
-        c3.image(upscale(tile(r["recon"][None, None], 1), 4), caption=what, output_format="PNG")
+        c2.image(upscale(tile(x[None], 1), 4), output_format="PNG",
+                 caption=f"What the model sees ({m.image_shape[1]} × {m.image_shape[2]})")
+        c3.image(upscale(tile(r["recon"][None], 1), 4), caption=what, output_format="PNG")
         with c4:
             st.metric("Pixel MSE", f"{r['mse']:.4f}",
                       help="Mean squared difference between the model's input and its "
