@@ -29,6 +29,11 @@ The process-wide worker (`worker()`) is configured by environment variables:
 
 The Train page's job (`training_view.train_job`) trains in a child process per worker thread
 (playground/train_process.py): the worker thread only relays its progress and its stop.
+
+`Slots` bounds work that runs on the script threads themselves (GAN inversions, a second or more
+of a core each): at most `limit` at once, the rest wait in a FIFO queue and see how many are ahead.
+`inversions()` is the process-wide one (LATENT_PLAYGROUND_INVERSIONS at once, default half the cores,
+at least 1). A waiter or holder that gives up (its page reran, its client left) frees its place.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ import secrets
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 IDLE_S = 120.0
@@ -45,6 +51,7 @@ MAX_FINISHED = 32
 RUNS_ENV = "LATENT_PLAYGROUND_TRAIN_RUNS"
 THREADS_ENV = "LATENT_PLAYGROUND_TRAIN_THREADS"
 NICE_ENV = "LATENT_PLAYGROUND_TRAIN_NICE"
+INVERSIONS_ENV = "LATENT_PLAYGROUND_INVERSIONS"
 FINISHED = ("done", "failed", "cancelled", "idle-stopped")
 
 
@@ -253,3 +260,71 @@ def worker() -> Worker:
         if _worker is None:
             _worker = Worker(**settings(), warm=_warm_lab)
         return _worker
+
+
+class Slots:
+    """At most `limit` holders at once; the others wait in arrival order (FIFO).
+
+    `with slots.hold(waiting=fn):` waits for a slot, calling `fn(ahead)` about every `poll_s` while
+    it waits (`ahead`: how many must start or finish before this one can start, at least 1), and
+    holds the slot for the block. Whatever `fn` raises (a rerun, a client that left) ends the wait,
+    and whatever the block raises ends the hold: the place is freed either way, so nobody waits for
+    a holder that is gone. No lock is held while `fn` or the block runs."""
+
+    def __init__(self, limit: int = 1, poll_s: float = 0.25):
+        if limit < 1:
+            raise ValueError("Slots: limit must be at least 1")
+        self.limit, self.poll_s = limit, poll_s
+        self._cond = threading.Condition()
+        self._waiting: list[object] = []
+        self._holders: set[object] = set()
+
+    def state(self) -> tuple[int, int]:
+        """(holding, waiting) now."""
+        with self._cond:
+            return len(self._holders), len(self._waiting)
+
+    def _ahead(self, ticket) -> int:
+        """0 when `ticket` may start now (lock held)."""
+        return max(0, self._waiting.index(ticket) + 1 + len(self._holders) - self.limit)
+
+    @contextmanager
+    def hold(self, waiting=None):
+        ticket = object()
+        with self._cond:
+            self._waiting.append(ticket)
+        try:
+            while True:
+                with self._cond:
+                    ahead = self._ahead(ticket)
+                    if not ahead:
+                        self._waiting.remove(ticket)
+                        self._holders.add(ticket)
+                        break
+                if waiting is not None:
+                    waiting(ahead)
+                with self._cond:
+                    if self._ahead(ticket):
+                        self._cond.wait(self.poll_s)
+            yield
+        finally:
+            with self._cond:
+                if ticket in self._waiting:
+                    self._waiting.remove(ticket)
+                self._holders.discard(ticket)
+                self._cond.notify_all()
+
+
+_inversions: Slots | None = None
+
+
+def inversions() -> Slots:
+    """The process-wide bound on GAN inversions running at once (LATENT_PLAYGROUND_INVERSIONS, default
+    half the cores, at least 1): each uses a core for a second or more, so more at once would only
+    slow every page of every session down together."""
+    global _inversions
+    with _worker_lock:
+        if _inversions is None:
+            cores = os.cpu_count() or 1
+            _inversions = Slots(_env_int(INVERSIONS_ENV, max(1, cores // 2), 1, 64))
+        return _inversions

@@ -4,6 +4,7 @@ and its point on the map. A photo of several digits gives one input per digit, a
 the number back with the classifier."""
 import hashlib
 from collections import OrderedDict
+from contextlib import nullcontext
 
 import numpy as np
 import streamlit as st
@@ -16,6 +17,7 @@ from playground.figures import map_figure
 from playground.imaging import flatten_png, preview, tile, upscale
 from playground.preprocess import FORMATS, MAX_DIGITS, ImageError, prepare
 from playground.stages import auto_region, from_percent, percent, read_number, small, stage_images
+from playground.waiting import inversion_slot, stay_connected
 from playground.uploads import (MAX_KEPT_FILES, anomaly_percentile, encode_images, keep_latest, nearest,
                                 unique_names)
 
@@ -146,10 +148,11 @@ if not isinstance(cache, OrderedDict):
 sha = m.card["weights"]["sha256"]
 todo = [(ck, x) for _, _, ck, x in units if (sha, ck) not in cache]
 if todo:
-    bar = st.progress(0.0, text="Encoding…")
-    enc = encode_images(m, np.stack([x for _, x in todo]),
-                        progress=lambda fr, text: bar.progress(min(fr, 1.0), text=text))
-    bar.empty()
+    with inversion_slot() if m.kind == "gan" else nullcontext():    # a GAN inverts: queued
+        bar = st.progress(0.0, text="Encoding…")
+        enc = encode_images(m, np.stack([x for _, x in todo]),
+                            progress=stay_connected(lambda fr, text: bar.progress(min(fr, 1.0), text=text)))
+        bar.empty()
     for i, (ck, _) in enumerate(todo):
         cache[(sha, ck)] = dict(z=enc.z[i], recon=enc.recon[i], mse=float(enc.mse[i]),
                                 restarts=None if enc.restart_mse is None else enc.restart_mse[i])
