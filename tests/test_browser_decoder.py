@@ -67,6 +67,32 @@ def test_browser_decodes_1000_random_codes_like_torch(scripts_page, name):
     assert diff <= TOLERANCE, f"{name}: max difference {diff * 255:.3f}/255"
 
 
+def test_browser_runs_every_activation_odd_geometry_and_colour(scripts_page):
+    """What no shipped model has yet: every activation, GELU's tanh form, BatchNorm far from the
+    identity, non-square kernels, strides and paddings, output padding, an RGB image."""
+    import torch
+    from torch import nn
+    from models.architectures import ACTIVATIONS, ConvVAE
+    from playground.decoder_export import export_layers
+    from test_decoder_export import Fake, codes, odd_layers, randomise_batchnorm
+    cases = []
+    for activation in sorted(ACTIVATIONS):
+        torch.manual_seed(1)
+        fake = Fake("vae", ConvVAE(latent_dim=5, channels=4, hidden=12, activation=activation, hidden_layers=2), 5)
+        cases.append((activation, *export_decoder(fake), fake.decode, 5))
+    layers = odd_layers()
+    net = randomise_batchnorm(nn.Sequential(*layers)).eval()
+    with torch.inference_mode():
+        shape = net(torch.zeros(1, 4)).shape[1:]
+    cases.append(("odd", *export_layers(layers, 4, shape),
+                  lambda z: net(torch.from_numpy(z)).detach().numpy(), 4))
+    for what, spec, blob, decode, dim in cases:
+        z = codes(dim, 64, seed=4)
+        out = scripts_page.evaluate(DECODE_ALL, [spec, b64(blob), b64(z), dim])
+        got = np.frombuffer(base64.b64decode(out), "<f4").reshape(64, *spec["image_shape"])
+        assert np.abs(got - decode(z)).max() < 1e-5, what
+
+
 # ---- the inverse ----------------------------------------------------------------------------------
 
 def build(name, method):
