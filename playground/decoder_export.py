@@ -145,6 +145,9 @@ def export_layers(layers, latent_dim: int, image_shape, name: str = "decoder") -
 
 def export_decoder(model) -> tuple[dict, bytes]:
     """(spec, blob) of a LatentModel's decoder; ExportError if any layer is unknown to the browser."""
+    if not getattr(model, "modules", None):          # an adapter file (models.adapters): code, not layers
+        raise ExportError(f"{model.name} is brought as an adapter file: its decoder is Python code, "
+                          "which the browser cannot run")
     image_shape = model.card.get("image_shape", [1, 28, 28])
     spec, data = export_layers(decoder_layers(model), model.latent_dim, image_shape, model.name)
     spec["weights_sha256"] = model.card["weights"]["sha256"]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import OrderedDict
 
 import numpy as np
 
 import streamlit as st
 
 import models
+from playground.bounded import LRU, MB, cache_data, cache_resource
 from playground.latent_map import LatentMap, build_map, methods_for
 from playground.projection import LABELS
 from playground.selection import MAX_POINTS, encode_selection, literal, parse_selection, unique_indices
@@ -54,7 +54,7 @@ def _is_adapter(card: dict | None) -> bool:
     return bool(card) and (card.get("source") or {}).get("type") == "adapter"
 
 
-@st.cache_data(ttl=30, show_spinner=False)
+@cache_data(ttl=30, show_spinner=False, max_entries=4, max_bytes=8 * MB)
 def _listings(shipped_root: str, user_root: str, extra_dirs: tuple = (), adapter_files: tuple = ()
               ) -> list[models.Listing]:
     from pathlib import Path
@@ -104,7 +104,7 @@ def is_trained_here(name: str) -> bool:
     return listing is not None and listing.path.parent == user_dir()
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@cache_resource(show_spinner=False, max_entries=16, max_bytes=512 * MB)
 def _load(name: str, folder: str, sha: str) -> models.LatentModel:
     from pathlib import Path
     return models.load(Path(folder))       # by its folder: a saved run may share a shipped name
@@ -135,7 +135,7 @@ def reference(dataset: str):
     return _reference(dataset, str(models.CHECKPOINTS), stamp)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@cache_resource(show_spinner=False, max_entries=8, max_bytes=128 * MB)
 def _reference(dataset: str, root: str, stamp: tuple | None):
     return _read_only(*models.reference(dataset, root))
 
@@ -148,31 +148,31 @@ def _read_only(*arrays):
 
 
 class _MapCache:
-    """Process-wide LRU of built maps, shared by all sessions (like `st.cache_resource`), with one
-    lock per key so two sessions asking for the same new map compute it once. Not a Streamlit cache,
-    because building reports progress into an element of the page that asked for it."""
+    """Process-wide LRU of built maps, shared by all sessions (like `st.cache_resource`), bounded by
+    entries and bytes (`bounded.LRU`), with one lock per key so two sessions asking for the same new
+    map compute it once. Not a Streamlit cache, because building reports progress into an element of
+    the page that asked for it. The lock is held only while building (progress reports are queued to
+    the browser, never waited on), and dropped however the build ends."""
 
-    def __init__(self, size: int = 24):
-        self.size, self.items, self.locks = size, OrderedDict(), {}
+    def __init__(self, size: int = 24, max_bytes: int = 256 * MB):
+        self.items, self.locks = LRU(size, max_bytes), {}
         self.guard = threading.Lock()
 
     def get(self, key, build):
         with self.guard:
             if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
+                return self.items.get(key)
             lock = self.locks.setdefault(key, threading.Lock())
         with lock:
-            with self.guard:
+            try:
                 if key in self.items:
-                    return self.items[key]
-            value = build()
-            with self.guard:
-                self.items[key] = value
-                while len(self.items) > self.size:
-                    self.items.popitem(last=False)
-                self.locks.pop(key, None)
-            return value
+                    return self.items.get(key)
+                value = build()
+                self.items.put(key, value)
+                return value
+            finally:
+                with self.guard:
+                    self.locks.pop(key, None)
 
 
 _MAPS = _MapCache()
@@ -214,8 +214,8 @@ def reference_errors(name: str):
     return _reference_errors(name, weights_sha(name))
 
 
-@st.cache_data(show_spinner="Measuring how well the model reproduces reference images (once per model)…",
-               max_entries=32)
+@cache_data(show_spinner="Measuring how well the model reproduces reference images (once per model)…",
+               max_entries=32, max_bytes=32 * MB)
 def _reference_errors(name: str, sha: str):
     """`uploads.ReferenceErrors`: a VAE's errors on the whole reference set; a GAN's from the
     inversions shipped in checkpoints/maps, or (visibly, with the reason) a few inverted now."""
@@ -273,7 +273,7 @@ def reference_space(name: str):
     return _reference_space(name, weights_sha(name), clf_sha)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache_data(show_spinner=False, max_entries=32, max_bytes=256 * MB)
 def _reference_space(name: str, sha: str, classifier_sha: str | None):
     """VAE: the reference codes; GAN: the classifier's features of the reference images, or
     without a classifier their pixels (the space a GAN's map is laid out in then)."""
@@ -401,6 +401,9 @@ def model_summary(name: str) -> str:
     card = listing.card
     ds = DATASET_LABEL.get(card["dataset"]["name"], card["dataset"]["name"])
     text = f"{KIND_LABEL[card['kind']]} trained on {ds}, {card['latent_dim']}-D latent space"
+    if _is_adapter(card):
+        text = (f"{KIND_LABEL[card['kind']]} from the adapter file `{listing.path.name}`, "
+                f"{'×'.join(map(str, card['image_shape']))} images, {card['latent_dim']}-D latent space")
     if is_trained_here(name):
         text += f"; your run from the Train page, saved in `{listing.path}`"
     return text
@@ -412,7 +415,7 @@ def atlas(name: str, method: str, n: int, _lmap: LatentMap, _model) -> tuple:
     return _atlas(name, method, n, _model.card["weights"]["sha256"], _lmap.cache_name, _lmap, _model)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache_data(show_spinner=False, max_entries=64, max_bytes=128 * MB)
 def _atlas(name: str, method: str, n: int, sha: str, map_name: str, _lmap: LatentMap, _model) -> tuple:
     from playground.imaging import atlas as tile_atlas
 
