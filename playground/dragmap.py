@@ -124,16 +124,17 @@ def read_cursor(value) -> BrowserCursor | None:
 def dragmap(key: str, *, points_uv: np.ndarray, labels: np.ndarray, atlas_url: str, n: int,
             cursor_uv, rev: int, applied: BrowserCursor | None, exact_url: str, show_atlas: bool,
             pins_uv=(), names=(), label_source: str = "", decoder: dict | None = None,
-            inverse: dict | None = None) -> BrowserCursor | None:
+            inverse: dict | None = None, cell: tuple[int, int] = (CELL, CELL)) -> BrowserCursor | None:
     """Mount the drag map; returns the last cursor the browser sent (or None).
 
     `cursor_uv` is the server's cursor, `rev` the count of the server's own moves of it, `applied`
     the browser send it reflects, `exact_url` its exact decoding (a PNG data URL). `decoder` is
     {key, spec, url} for the browser's decoder or {error: why not}; `inverse` is {key, desc, url}
-    (url: the learned inverse's data, or None)."""
+    (url: the learned inverse's data, or None). `cell`: the atlas cell's (height, width), the model's
+    image size."""
     data = dict(points=np.round(np.asarray(points_uv, np.float64).ravel(), 4).tolist(),
                 labels=np.asarray(labels).astype(int).tolist(), colors=PALETTE, atlas=atlas_url,
-                n=int(n), cell=CELL, cursor=[float(c) for c in np.clip(cursor_uv, 0, 1)], rev=int(rev),
+                n=int(n), cell=int(cell[0]), cell_w=int(cell[1]), cursor=[float(c) for c in np.clip(cursor_uv, 0, 1)], rev=int(rev),
                 seq=applied.seq if applied else None, mount=applied.mount if applied else None,
                 exact=exact_url, show_atlas=bool(show_atlas),
                 pins=[[float(a), float(b)] for a, b in pins_uv],
