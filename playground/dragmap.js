@@ -101,6 +101,7 @@ function drawBackground(state) {
 // The bilinear blend of the four atlas cells around (u, v); returns which cells, for the stats.
 function drawBlend(state, ctx, u, v) {
   const { n, cell } = state.data;
+  const cellW = state.data.cell_w || cell;        // cells are the model's image size (height x width)
   const across = u * (n - 1), down = (1 - v) * (n - 1);
   const col0 = Math.floor(across), row0 = Math.floor(down);
   const col1 = Math.min(col0 + 1, n - 1), row1 = Math.min(row0 + 1, n - 1);
@@ -111,7 +112,7 @@ function drawBlend(state, ctx, u, v) {
   for (const [row, col, weight] of corners) {
     if (weight <= 0) continue;
     ctx.globalAlpha = weight;
-    ctx.drawImage(state.atlas, col * cell, row * cell, cell, cell, 0, 0, ctx.canvas.width, ctx.canvas.height);
+    ctx.drawImage(state.atlas, col * cellW, row * cell, cellW, cell, 0, 0, ctx.canvas.width, ctx.canvas.height);
   }
   ctx.globalAlpha = 1;
   ctx.globalCompositeOperation = 'source-over';
