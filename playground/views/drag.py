@@ -163,6 +163,7 @@ def draw_map(exact: np.ndarray) -> None:
                            help="The pre-decoded images the live preview blends, laid under the map.")
     applied: BrowserCursor | None = ss.get("_drag_applied")
     dragmap(comp_key, points_uv=geo.points_uv, labels=lmap.labels, atlas_url=geo.atlas_url, n=N_ATLAS,
+            cell=m.image_shape[1:],
             cursor_uv=ss.drag_uv, rev=ss._drag_rev, applied=applied,
             exact_url=png_data_url(to_uint8(exact)[0]), show_atlas=show_atlas,
             pins_uv=pin_positions(session.pinned_codes(ss.model)), names=m.class_names,
