@@ -172,64 +172,82 @@ def test_pca_inverse_exact_values_with_and_without_a_base():
 
 def test_tsne_defaults_are_the_measured_schedule():
     t = TSNEProjection()
-    assert (t.perplexity, t.early_exaggeration_iter, t.n_iter, t.theta, t.n_jobs, t.random_state) == \
-        (30.0, 60, 120, 1.0, 2, 0)
+    assert (t.perplexity, t.early_exaggeration_iter, t.n_iter, t.gradient, t.neighbors, t.n_jobs,
+            t.random_state) == (10.0, 40, 80, "fft", "exact", 2, 0)
 
 
 class FakeTSNE:
-    """Stands in for openTSNE.TSNE: records its settings, calls the callback every 25 iterations."""
+    """Stands in for openTSNE.TSNE: records its settings and what it was given, calls the callback
+    every `callbacks_every_iters` iterations."""
     seen = []
 
     def __init__(self, **kw):
         self.kw = kw
         FakeTSNE.seen.append(self)
 
-    def fit(self, x):
+    def fit(self, X=None, affinities=None, initialization=None):
+        self.affinities, self.initialization = affinities, initialization
         total = self.kw["early_exaggeration_iter"] + self.kw["n_iter"]
-        self.returned = [self.kw["callbacks"](it, 0.0, None) for it in range(25, total + 50, 25)]
-        return np.arange(2 * len(x), dtype=np.float64).reshape(-1, 2)
+        every = self.kw["callbacks_every_iters"]
+        self.returned = [self.kw["callbacks"](it, 0.0, None) for it in range(every, total + 2 * every, every)]
+        return np.arange(2 * len(initialization), dtype=np.float64).reshape(-1, 2)
+
+
+class FakeAffinity:
+    seen = []
+
+    def __init__(self, data, **kw):
+        self.n, self.kw = len(data), kw
+        FakeAffinity.seen.append(self)
 
 
 @pytest.fixture
 def fake_tsne(monkeypatch):
     import openTSNE
-    FakeTSNE.seen = []
+    import openTSNE.affinity
+    FakeTSNE.seen, FakeAffinity.seen = [], []
     monkeypatch.setattr(openTSNE, "TSNE", FakeTSNE)
+    monkeypatch.setattr(openTSNE.affinity, "PerplexityBasedNN", FakeAffinity)
     return FakeTSNE
 
 
 def test_tsne_passes_its_settings_to_opentsne(fake_tsne):
     x = np.random.default_rng(0).normal(size=(400, 3))
     calls = []
-    t = TSNEProjection(perplexity=25.0, early_exaggeration_iter=50, n_iter=100, theta=0.7, n_jobs=1,
-                       random_state=5)
+    t = TSNEProjection(perplexity=25.0, early_exaggeration_iter=30, n_iter=20, gradient="bh",
+                       neighbors="annoy", n_jobs=1, random_state=5)
     y = t.fit_transform(x, progress=lambda f, s: calls.append((round(f, 4), s)))
     kw = fake_tsne.seen[0].kw
     assert {k: v for k, v in kw.items() if k != "callbacks"} == dict(
-        perplexity=25.0, early_exaggeration_iter=50, n_iter=100, negative_gradient_method="bh", theta=0.7,
-        neighbors="exact", initialization="pca", n_jobs=1, random_state=5, callbacks_every_iters=25,
-        verbose=False)
+        early_exaggeration_iter=30, n_iter=20, negative_gradient_method="bh", n_jobs=1, random_state=5,
+        callbacks_every_iters=10, verbose=False)
+    aff = FakeAffinity.seen[0]
+    assert aff.n == 400 and aff.kw == dict(perplexity=25.0, method="annoy", n_jobs=1, random_state=5)
+    assert fake_tsne.seen[0].affinities is aff                    # the neighbours found once, used
+    init = fake_tsne.seen[0].initialization                       # PCA initialisation, scaled small
+    assert init.shape == (400, 2) and 0 < np.std(init[:, 0]) < 1e-3
     assert y.dtype == np.float32 and y.shape == (400, 2)
     np.testing.assert_array_equal(y, np.arange(800).reshape(-1, 2))
-    assert calls == [(0.1667, "t-SNE: iteration 25 of 150"), (0.3333, "t-SNE: iteration 50 of 150"),
-                     (0.5, "t-SNE: iteration 75 of 150"), (0.6667, "t-SNE: iteration 100 of 150"),
-                     (0.8333, "t-SNE: iteration 125 of 150"), (1.0, "t-SNE: iteration 150 of 150"),
-                     (1.0, "t-SNE: iteration 150 of 150")]
-    assert fake_tsne.seen[0].returned == [False] * 7              # never asks openTSNE to stop
+    assert calls == [(0.0, "t-SNE: finding each of 400 points' nearest neighbours…"),
+                     (0.2, "t-SNE: iteration 0 of 50"), (0.36, "t-SNE: iteration 10 of 50"),
+                     (0.52, "t-SNE: iteration 20 of 50"), (0.68, "t-SNE: iteration 30 of 50"),
+                     (0.84, "t-SNE: iteration 40 of 50"), (1.0, "t-SNE: iteration 50 of 50"),
+                     (1.0, "t-SNE: iteration 50 of 50")]
+    assert fake_tsne.seen[0].returned == [False] * 6              # never asks openTSNE to stop
 
 
-def test_tsne_perplexity_bounded_by_the_number_of_points_and_annoy_only_above_1000(fake_tsne):
-    for n, perplexity, neighbors in [(4, 2.0, "exact"), (10, 3.0, "exact"), (31, 10.0, "exact"),
-                                     (400, 30.0, "exact"), (1000, 30.0, "exact"), (1001, 30.0, "annoy")]:
+def test_tsne_perplexity_bounded_by_the_number_of_points(fake_tsne):
+    for n, perplexity in [(4, 2.0), (10, 3.0), (31, 10.0), (400, 10.0), (70_000, 10.0)]:
         TSNEProjection().fit(np.zeros((n, 2)) + np.arange(n)[:, None])
+        kw = FakeAffinity.seen[-1].kw
+        assert (kw["perplexity"], kw["method"]) == (perplexity, "exact"), n
         kw = fake_tsne.seen[-1].kw
-        assert (kw["perplexity"], kw["neighbors"]) == (perplexity, neighbors), n
-        assert kw["early_exaggeration_iter"] == 60 and kw["n_iter"] == 120 and kw["theta"] == 1.0
+        assert (kw["early_exaggeration_iter"], kw["n_iter"], kw["negative_gradient_method"]) == (40, 80, "fft")
 
 
 def test_tsne_without_progress_runs_quietly(fake_tsne):
     t = TSNEProjection().fit(np.arange(20.0).reshape(10, 2))
-    assert fake_tsne.seen[0].returned == [False] * 9 and t.embedding_.shape == (10, 2)
+    assert fake_tsne.seen[0].returned == [False] * 13 and t.embedding_.shape == (10, 2)
 
 
 def test_tsne_adopts_a_cached_embedding_and_places_new_points_by_its_neighbours(fake_tsne):
