@@ -47,6 +47,7 @@ from . import CHECKPOINTS, classifier_name
 from .architectures import ConvVAE, Discriminator, Generator
 from .checkpoint import CheckpointError, save_checkpoint
 from .data import Dataset, load_dataset, to_float
+from .disentangle import mig
 from .latent_model import LatentModel
 from .measure import classifier_for, has_reference, measure, measure_reference
 from .train import batches
@@ -78,7 +79,7 @@ class DeleteError(ValueError):
 # knob -> (allowed values or (min, max), one-line explanation). The page builds its widgets and
 # captions from this table, so a value outside it cannot be entered.
 KNOBS: dict[str, tuple] = {
-    "dataset": (("mnist", "fashion-mnist"), "The images to learn: handwritten digits or clothes."),
+    "dataset": (("mnist", "fashion-mnist", "shapes"), "The images to learn: handwritten digits, clothes, or coloured shapes with known factors (32x32 RGB, made by the project)."),
     "kind": (("vae", "gan"), "VAE: an encoder and decoder with a latent map; GAN: a generator against a discriminator."),
     "lr": ((1e-5, 1.0), "Learning rate: the step size. Too high diverges, too low crawls."),
     "optimiser": (("sgd", "momentum", "adam"), "How gradients become steps: plain SGD, SGD with momentum (0.9), or Adam (adaptive per weight)."),
@@ -152,6 +153,7 @@ class LabConfig:
         return cls(**PRESETS[name][0])
 
 
+SHAPES_EPOCHS = 6             # 313 steps each: a few minutes on one core (the shipped shapes-vae had more)
 GAN_BASE = dict(kind="gan", lr=2e-4, batch_size=64, latent_dim=32, channels=32, epochs=10)
 # name -> (knobs that differ from the defaults, the lesson in one line). A lesson that shows within
 # a few epochs stops there (the CPU is shared): lr-too-low's flat curve in 3, the vanishing
@@ -167,6 +169,10 @@ PRESETS: dict[str, tuple[dict, str]] = {
     "beta-4": (dict(beta=4.0, latent_dim=8),
                "A strong KL pull: blurry images and latent dimensions switched off (their KL falls to 0)."),
     "tiny-batches": (dict(batch_size=4, lr=1e-3, epochs=1), "Four images per step: a noisy loss curve."),
+    "beta-vae-shapes": (dict(dataset="shapes", beta=4.0, latent_dim=10, hidden_layers=1, hidden=256,
+                             channels=16, lr=1e-3, epochs=SHAPES_EPOCHS),
+                        "The β-VAE on shapes with known factors: a strong KL pull makes single latent "
+                        "dimensions follow single factors (position, size); watch MIG rise, then try β = 1."),
     "gan-collapse": (dict(GAN_BASE, lr=2e-3, optimiser="adam", latent_dim=2),
                      "A GAN with a 2-D noise and a large learning rate: its samples cover few classes (mode collapse)."),
 }
@@ -264,7 +270,33 @@ def weight_histogram(net: nn.Module, bins: int = HIST_BINS) -> dict:
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    return (images.detach().clamp(0, 1)[:, 0].numpy() * 255).round().astype(np.uint8)
+    """(N, 1, H, W) -> uint8 (N, H, W); colour (N, 3, H, W) stays channels first."""
+    a = images.detach().clamp(0, 1)
+    return ((a[:, 0] if a.shape[1] == 1 else a).numpy() * 255).round().astype(np.uint8)
+
+
+def image_args(data: Dataset) -> dict:
+    """Architecture arguments for the data's image shape; none for 28x28 grey (the shipped cards)."""
+    shape = image_shape(data)
+    return {} if shape == (1, 28, 28) else dict(image_channels=shape[0], image_size=shape[1])
+
+
+def cfg_latent_ok(mu: torch.Tensor) -> bool:
+    """MIG needs two latent dimensions and finite codes."""
+    return mu.shape[1] >= 2 and bool(torch.isfinite(mu).all())
+
+
+FACTOR_METRICS = ("mig", "mig_per_factor", "mig_best_dims", "colour_recovered")
+
+
+def evaluate_factors(net, images, factors) -> dict:
+    from .shapes_eval import evaluate
+    return evaluate(net, images, factors)
+
+
+def image_shape(data: Dataset) -> tuple[int, int, int]:
+    x = data.train_x
+    return (1, *x.shape[1:3]) if x.ndim == 3 else tuple(int(v) for v in x.shape[1:4])
 
 
 class LabRun:
@@ -283,6 +315,8 @@ class LabRun:
         pick = np.random.default_rng(0).permutation(len(self.data.test_x))[:MAP_SAMPLE]
         self.map_x = torch.as_tensor(to_float(self.data.test_x[pick]))
         self.map_labels = self.data.test_y[pick].astype(np.int64)
+        tf = getattr(self.data, "test_factors", None)
+        self.map_factors = None if tf is None else np.asarray(tf)[pick]     # data with known factors
         self.prior_z = torch.randn(PRIOR_SAMPLES, cfg.latent_dim, generator=torch.Generator().manual_seed(1))
         self.steps: list[dict] = []              # bounded by max_step_records (thinned)
         self.max_step_records = MAX_STEP_RECORDS
@@ -298,13 +332,15 @@ class LabRun:
         self._lock = threading.Lock()
         if cfg.kind == "vae":
             self.arch = dict(latent_dim=cfg.latent_dim, channels=cfg.channels, hidden=cfg.hidden,
-                             activation=cfg.activation, hidden_layers=cfg.hidden_layers)
+                             activation=cfg.activation, hidden_layers=cfg.hidden_layers,
+                             **image_args(self.data))
             self.net = ConvVAE(**self.arch)
             self.opt = _optimiser(cfg, self.net.parameters())
             self.nets = {"vae": self.net}
         else:
-            self.g_arch = dict(latent_dim=cfg.latent_dim, channels=cfg.channels, activation=cfg.activation)
-            self.d_arch = dict(channels=cfg.channels)
+            self.g_arch = dict(latent_dim=cfg.latent_dim, channels=cfg.channels, activation=cfg.activation,
+                               **image_args(self.data))
+            self.d_arch = dict(channels=cfg.channels, **image_args(self.data))
             self.G, self.D = Generator(**self.g_arch), Discriminator(**self.d_arch)
             for m in list(self.G.modules()) + list(self.D.modules()):       # DCGAN initialisation
                 if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -409,7 +445,8 @@ class LabRun:
         return self
 
     def _batch(self, idx) -> torch.Tensor:
-        return self.x[torch.as_tensor(idx)].unsqueeze(1).float().div_(255.0)
+        xb = self.x[torch.as_tensor(idx)]
+        return (xb.unsqueeze(1) if xb.ndim == 3 else xb).float().div_(255.0)
 
     def _vae_step(self, idx) -> dict:
         xb = self._batch(idx)
@@ -462,9 +499,12 @@ class LabRun:
             prior = torch.sigmoid(net.decode_logits(self.prior_z))
         dead = dead_relu_share(net, lambda: net.decode_logits(net.encode(self.map_x)[0]))
         net.train()
-        return dict(test_rec=float(rec.sum((1, 2, 3)).mean()), test_kl=float(kl_dims.sum()),
-                    kl_per_dim=kl_dims.tolist(), dead_relu=dead,
-                    latent_map=pca_2d(mu.numpy()), prior_samples=to_uint8(prior))
+        row = dict(test_rec=float(rec.sum((1, 2, 3)).mean()), test_kl=float(kl_dims.sum()),
+                   kl_per_dim=kl_dims.tolist(), dead_relu=dead,
+                   latent_map=pca_2d(mu.numpy()), prior_samples=to_uint8(prior))
+        if self.map_factors is not None and cfg_latent_ok(mu):
+            row["mig"] = float(mig(mu.numpy(), self.map_factors).score)   # on the map's held-out images
+        return row
 
     def _gan_epoch(self) -> dict:
         G = self.G.eval()
@@ -507,7 +547,8 @@ class LabRun:
         history = [{k: v for k, v in row.items() if isinstance(v, (int, float)) or v is None}
                    for row in self.epochs]
         card = dict(
-            kind=cfg.kind, architecture=arch, latent_dim=cfg.latent_dim, image_shape=[1, 28, 28],
+            kind=cfg.kind, architecture=arch, latent_dim=cfg.latent_dim,
+            image_shape=list(image_shape(self.data)),
             dataset=dict(self.data.describe()), class_names=self.data.class_names,
             origin="trained on the Train page (models.lab)",
             training=dict(
@@ -527,6 +568,9 @@ class LabRun:
                 card["metrics"]["not_measured"] = note
             if has_reference(self.data.name, CHECKPOINTS):
                 card["metrics_reference"] = measure_reference(model, clf, CHECKPOINTS)
+            if cfg.kind == "vae" and self.data.test_factors is not None:     # known factors: MIG
+                factors = evaluate_factors(self.net.eval(), self.data.test_x, self.data.test_factors)
+                card["metrics"].update({k: factors[k] for k in FACTOR_METRICS})
         for n in self.nets.values():
             n.train()
         return card

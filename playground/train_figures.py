@@ -127,6 +127,15 @@ def dead_relu_figure(epochs: list[dict]) -> go.Figure:
                    xaxis=dict(dtick=1), yaxis=dict(tickformat=".0%", rangemode="tozero"))
 
 
+def mig_figure(epochs: list[dict]) -> go.Figure:
+    """MIG per epoch, for data with known factors (the shapes): 0 = spread, 1 = one factor per dimension."""
+    rows = [e for e in epochs if e.get("mig") is not None]
+    line = dict(type="scatter", x=[e["epoch"] for e in rows], y=[e["mig"] for e in rows],
+                mode="lines+markers", name="MIG", marker=dict(color=PALETTE[2]), line=dict(color=PALETTE[2]))
+    return _figure([line], "Disentanglement: MIG of the held-out codes", "epoch", "MIG (0 to 1)",
+                   showlegend=False, xaxis=dict(dtick=1), yaxis=dict(rangemode="tozero"))
+
+
 def kl_dims_figure(kl_per_dim: list[float], epoch: int) -> go.Figure:
     """KL of each latent dimension (held-out mean); below ACTIVE_KL a dimension is switched off."""
     names = [f"z{i + 1}" for i in range(len(kl_per_dim))]

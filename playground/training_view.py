@@ -55,7 +55,7 @@ for _f, _v in LabConfig().to_dict().items():
         SCALES[_f] = sorted(SCALES[_f] + [_v])
 
 LABELS = {
-    "dataset": {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST"},
+    "dataset": {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST", "shapes": "Coloured shapes (RGB, known factors)"},
     "kind": {"vae": "VAE", "gan": "GAN"},
     "optimiser": {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"},
     "activation": {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid", "tanh": "Tanh",
@@ -77,6 +77,7 @@ PRESET_TITLES = {
     "lr-too-low": "Learning rate too low", "sigmoid-everywhere": "Sigmoid everywhere",
     "beta-0": "β = 0: a plain autoencoder", "beta-4": "β = 4: a strong KL pull",
     "tiny-batches": "Tiny batches", "gan-collapse": "A GAN that collapses",
+    "beta-vae-shapes": "β-VAE on shapes",
 }
 
 
@@ -332,6 +333,7 @@ FINAL = {      # last-epoch figures shown in the comparison table, in this order
     "train_loss": "training loss", "test_rec": "held-out reconstruction (nats)",
     "test_kl": "held-out KL (nats)", "train_loss_d": "D loss", "train_loss_g": "G loss",
     "train_d_real": "D(real)", "train_d_fake": "D(fake)", "dead_relu": "dead ReLUs",
+    "mig": "MIG (known factors)",
 }
 
 

@@ -14,9 +14,11 @@ import streamlit as st
 
 from models import lab
 from models.lab import KNOBS, PRESETS, LabConfig
+from playground.bounded import MB, cache_data, cache_resource
 from playground import jobs, session
 from playground import train_figures as tf
 from playground import training_view as tv
+from models.latent_model import input_to_stored
 from playground.imaging import tile, upscale
 
 ss = st.session_state
@@ -144,7 +146,7 @@ def hyperparameter_table(cfg: dict) -> None:
                  hide_index=True, width="stretch", height=35 * len(rows) + 38)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@cache_resource(show_spinner=False, max_entries=32, max_bytes=64 * MB)
 def epoch_figures(job_id: str, epoch: int, stamp: tuple, _snap: dict) -> dict:
     """The figures of one finished epoch, built once and shared (an epoch's records never change;
     `stamp` tells a recycled job id after a restart apart): the page redraws every second while a
@@ -185,6 +187,12 @@ def draw_epochs(snap: dict, job_id: str) -> None:
         st.caption("This network has no ReLU units (its activation is not ReLU), so none can die.")
     elif epochs:
         st.plotly_chart(tf.dead_relu_figure(epochs), key="train_dead", width="stretch")
+    if any(e.get("mig") is not None for e in epochs):
+        st.plotly_chart(tf.mig_figure(epochs), key="train_mig", width="stretch")
+        st.caption("The shapes are made from known factors (shape, colour, size, x, y, rotation). MIG "
+                   "asks whether each factor lives in one latent dimension of its own (1) or is spread "
+                   "over several (0); a larger β usually raises it. The model page shows which "
+                   "dimension follows which factor once the run is saved.")
     if not epochs:
         every = f"every {tv.plural(snap['total_steps'] // max(cfg['epochs'], 1), 'step')}"
         st.caption(f"The latent map, the samples and the weights appear when the first epoch ends ({every})."
@@ -383,7 +391,7 @@ with c[1]:
 
 # ---- compare ----------------------------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@cache_data(show_spinner=False, max_entries=16, max_bytes=64 * MB)
 def saved_views(name: str, sha: str) -> dict:
     """A saved run's latent map (the same held-out sample as during training), KL per dimension and
     prior samples, cached per weights."""
@@ -392,9 +400,9 @@ def saved_views(name: str, sha: str) -> dict:
     x, y = tv.map_sample(data.test_x, data.test_y)
     import torch
     z = torch.randn(lab.PRIOR_SAMPLES, m.latent_dim, generator=torch.Generator().manual_seed(1)).numpy()
-    out = dict(prior_samples=(m.decode(z)[:, 0] * 255).round().astype(np.uint8), map_labels=y)
+    out = dict(prior_samples=input_to_stored(m.decode(z)), map_labels=y)
     if m.kind == "vae":
-        mu, logvar = m.posterior(x[:, None].astype(np.float32) / 255)
+        mu, logvar = m.posterior(m.as_input(x))
         out["latent_map"] = lab.pca_2d(mu)
         out["kl_per_dim"] = (0.5 * (mu ** 2 + np.exp(logvar) - 1 - logvar)).mean(0).tolist()
     return out
