@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import models
+from playground.bounded import MB, cache_data
 from playground import anomaly, session
 from playground.anomaly_figures import score_histograms, score_map
 from playground.imaging import tile, upscale
@@ -47,7 +48,8 @@ def set_scores(name: str, dataset: str) -> dict:
     return _set_scores(name, session.weights_sha(name), ref_stamp(dataset))
 
 
-@st.cache_data(show_spinner="Scoring the reference images (once per model and set)…", max_entries=16)
+@cache_data(show_spinner="Scoring the reference images (once per model and set)…", max_entries=16,
+            max_bytes=64 * MB)
 def _set_scores(name: str, sha: str, stamp: tuple) -> dict:
     m = session.load_model(name)
     images = session.reference(stamp[0])[0]

@@ -11,6 +11,7 @@ import streamlit as st
 
 import hashlib
 
+from playground.bounded import MB, cache_resource
 from playground import decoder_route, session
 from playground.decoder_export import ExportError, export_decoder
 from playground.decoder_inverse import inverse_desc, map_blob
@@ -47,7 +48,8 @@ class Geometry(NamedTuple):
     inverse_blob: bytes | None # (None when the map's inverse is exact)
 
 
-@st.cache_resource(show_spinner="Decoding the atlas of this map (once per map)…", max_entries=16)
+@cache_resource(show_spinner="Decoding the atlas of this map (once per map)…", max_entries=16,
+                max_bytes=128 * MB)
 def geometry(name: str, method: str, sha: str, map_name: str, _lmap, _m) -> Geometry:
     """Shared by all sessions (read-only arrays); keyed by model, projection, weights hash and the
     map's cache name (which holds the hashes of everything the map depends on: for a GAN map, the
@@ -63,7 +65,7 @@ def geometry(name: str, method: str, sha: str, map_name: str, _lmap, _m) -> Geom
                     f"map-{digest}", blob)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@cache_resource(show_spinner=False, max_entries=16, max_bytes=256 * MB)
 def browser_decoder(name: str, sha: str, _m) -> tuple[dict | None, bytes | None, str]:
     """The decoder exported for the browser (spec, weights), or why it cannot be; keyed by weights hash."""
     try:

@@ -5,6 +5,7 @@ import streamlit as st
 
 import models
 from models.metrics import real_quality, sample_quality
+from playground.bounded import MB, cache_data
 from playground import session
 from playground.quality_figures import tradeoff_figure
 
@@ -49,7 +50,7 @@ def _reference_stamp(dataset: str) -> tuple:
     return str(path), info.st_size, info.st_mtime_ns
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@cache_data(show_spinner=False, max_entries=16, max_bytes=128 * MB)
 def _real(dataset: str, clf_name: str, clf_sha: str, ref: tuple):
     """Features of the reference set's odd half (what samples are judged against) and the figures of
     the even half against it (the real ceiling); per classifier weights."""
@@ -57,7 +58,7 @@ def _real(dataset: str, clf_name: str, clf_sha: str, ref: tuple):
     return real_quality(session.load_model(clf_name), images[:, None].astype("float32") / 255, K)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@cache_data(show_spinner=False, max_entries=512, max_bytes=16 * MB)
 def _point(name: str, sha: str, clf_name: str, clf_sha: str, ref: tuple,
            temperature: float, truncation: float | None) -> dict:
     """One setting's figures, per model weights and classifier weights (a name can be retrained)."""
