@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .architectures import REGISTRY, build
+from . import architectures_external  # noqa: F401,E402  (registers architectures of models trained elsewhere)
 from .latent_model import check_image_shape
 
 FORMAT = "latent-playground/1"
