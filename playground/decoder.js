@@ -10,7 +10,7 @@
 //   {type: 'model', key, spec, url}      fetch the weights and build    -> {type: 'ready' | 'error', key, message}
 //   {type: 'inverse', key, desc, url}    set the map's inverse (latent_inverse.js; url: the map data)
 //                                                                      -> {type: 'inverse-ready' | 'error', key, message}
-//   {type: 'decode', id, uv}             the code at uv and its image  -> {type: 'frame', id, uv, z, image, ms}
+//   {type: 'decode', id, uv}             the code at uv and its pixels -> {type: 'frame', id, uv, z, rgba, shape, ms}
 // A plain script: no imports, one global `LatentDecoder`.
 
 var LatentDecoder = (() => {
@@ -229,10 +229,9 @@ var LatentDecoder = (() => {
           }
           const start = performance.now();
           const z = LatentInverse.toLatent(state.inverse, msg.uv);
-          const image = Float32Array.from(state.model.run(z));
-          scope.postMessage({ type: 'frame', id: msg.id, uv: msg.uv, z, image, shape: state.model.imageShape,
-                              ms: performance.now() - start, model: state.modelKey,
-                              inverse: state.inverseKey }, [image.buffer]);
+          const rgba = toRGBA(state.model.run(z), state.model.imageShape);
+          scope.postMessage({ type: 'frame', id: msg.id, uv: msg.uv, z, rgba, shape: state.model.imageShape,
+                              ms: performance.now() - start }, [rgba.buffer]);
         }
       } catch (error) {
         scope.postMessage({ type: 'error', key: msg.key, id: msg.id, message: String(error && error.message || error) });

@@ -139,7 +139,8 @@ function drawPreview(state) {
   ctx.fillRect(0, 0, preview.width, preview.height);
   ctx.imageSmoothingEnabled = false;
   const exact = state.exactIsCurrent && imageReady(state.exact);
-  const decoded = !exact && state.decoder === 'ready' && state.frame !== null;
+  const decoded = !exact && state.decoder === 'ready' && state.frame !== null
+    && state.frame.rgba instanceof Uint8ClampedArray;
   let shown = '';
   if (exact) {
     ctx.drawImage(state.exact, 0, 0, preview.width, preview.height);
