@@ -134,5 +134,14 @@ session.note_page(page.url_path)
 if names:
     train_status.show(page.url_path, PAGES[-1])     # keeps a run alive while its person is elsewhere
 if names:
-    page.run()
+    try:
+        page.run()
+    except models.CheckpointError as e:
+        from models.adapters import AdapterError
+        if not isinstance(e, AdapterError):
+            raise
+        # an adapter file that failed in the middle of a page: from now on it is listed as broken
+        st.error(f"**{ss.model}** stopped working: {e.problem}. It is listed as broken from now on "
+                 "(see the sidebar); pick another model. The other models are not affected.")
+        session.listings.clear()
 warmup.page_done()

@@ -1,0 +1,229 @@
+"""Bring your own model: adapter files (good and hostile), the server's sources (--checkpoints,
+--model, --reference, the environment), reference folders, and state_dict conversion."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import byo_models
+import models
+from conftest import ROOT, assert_clean, run_app
+from models import adapters, sources
+from models.convert import convert, main as convert_main
+
+EXAMPLE_PTH = ROOT / "examples" / "pytorch_examples_vae.pth"
+EXAMPLE_ADAPTER = ROOT / "examples" / "pytorch_examples_vae.py"
+
+
+@pytest.fixture
+def quick_timeout(monkeypatch):
+    monkeypatch.setattr(adapters, "TIMEOUT_S", 1.0)
+
+
+# ---- adapters -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, shape", [("grey-vae", (1, 28, 28)), ("rgb-vae", (3, 32, 32)), ("gan", (1, 16, 24))])
+def test_an_adapter_is_a_latent_model(tmp_path, kind, shape):
+    m = models.load(str(byo_models.write(tmp_path, kind)))
+    assert (m.kind, m.image_shape, m.name) == ("gan" if kind == "gan" else "vae", shape, kind)
+    z = m.sample(5, seed=3)
+    np.testing.assert_array_equal(z, m.sample(5, seed=3))
+    x = m.decode(z)
+    assert x.shape == (5, *shape) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    np.testing.assert_allclose(m.decode(z[0]), x[:1], atol=1e-6)     # one code, as LatentModel takes it
+    if m.kind == "vae":
+        assert m.encode(x).shape == (5, m.latent_dim)
+        with pytest.raises(ValueError, match=r"images must have shape \(N, " + ", ".join(map(str, shape))):
+            m.encode(np.zeros((1, 1, 9, 9), np.float32))
+    else:
+        with pytest.raises(TypeError, match="no encoder"):
+            m.encode(x)
+    images, labels = models.reference(m.dataset)
+    assert images.dtype == np.uint8 and len(images) == len(labels)
+    assert images.shape[1:] == (shape[1:] if shape[0] == 1 else shape)
+
+
+def test_a_gan_adapters_own_sample_is_used(tmp_path):
+    m = models.load(str(byo_models.write(tmp_path, "gan")))
+    np.testing.assert_allclose(m.sample(4, seed=9), np.random.default_rng(9).standard_normal((4, 5)), rtol=1e-6)
+    np.testing.assert_allclose(m.sample(4, seed=9, temperature=0.5),
+                               0.5 * np.random.default_rng(9).standard_normal((4, 5)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(byo_models.HOSTILE))
+def test_a_hostile_adapter_is_refused_with_the_reason(tmp_path, quick_timeout, name):
+    source, words = byo_models.HOSTILE[name]
+    path = byo_models.write(tmp_path, name, source=source)
+    with pytest.raises(models.CheckpointError) as e:
+        models.load(str(path))
+    assert words in str(e.value) and str(path.resolve()) in str(e.value)
+
+
+def test_an_adapter_that_fails_later_is_broken_from_then_on(tmp_path):
+    """It passes the probe (2 codes), then raises on a bigger batch: that call and every later one
+    says why, and the model's listing says so too."""
+    body = ("if len(z) > 2: raise MemoryError('too many codes')\n"
+            "        " + byo_models.GOOD_DECODE)
+    path = byo_models.write(tmp_path, "later", source=byo_models.numpy_model(decode_body=body))
+    m = models.load(str(path))
+    m.decode(np.zeros((2, 4), np.float32))
+    with pytest.raises(adapters.AdapterError, match="decode raised MemoryError: too many codes"):
+        m.decode(np.zeros((3, 4), np.float32))
+    with pytest.raises(adapters.AdapterError, match="too many codes"):
+        m.decode(np.zeros((1, 4), np.float32))          # broken now, even for a small batch
+    with pytest.raises(adapters.AdapterError, match="too many codes"):
+        models.load(str(path))
+    assert adapters.broken_reason(path.resolve(), m.sha) == "decode raised MemoryError: too many codes"
+
+
+def test_an_edited_adapter_file_is_loaded_again(tmp_path):
+    path = byo_models.write(tmp_path, "rgb-vae")
+    a = models.load(str(path))
+    path.write_text(path.read_text() + "\n# edited\n")
+    b = models.load(str(path))
+    assert a is not b and a.sha != b.sha and a.dataset != b.dataset
+
+
+# ---- reference folders ----------------------------------------------------------------------------
+
+def test_a_reference_folder_is_read_at_the_models_size_and_unreadable_files_are_counted(tmp_path):
+    ref = tmp_path / "ref"
+    (ref / "sub").mkdir(parents=True)
+    Image.fromarray(np.full((40, 50, 3), (200, 30, 10), np.uint8)).save(ref / "a.png")
+    Image.fromarray(np.full((20, 20), 128, np.uint8)).save(ref / "sub" / "b.jpg")
+    (ref / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (ref / "notes.txt").write_text("not a picture")
+    m = models.load(str(byo_models.write(tmp_path, "rgb-vae")), reference=ref)
+    images, labels = models.reference(m.dataset)
+    assert images.shape == (2, 3, 32, 32) and not labels.any()
+    np.testing.assert_array_equal(images[0, :, 5, 5], [200, 30, 10])       # colour kept
+    assert "2 reference images" in m.reference_note and "2 unreadable file(s) skipped" in m.reference_note
+    assert not m.reference_generated
+
+
+def test_without_any_reference_the_map_uses_decoded_prior_samples_and_says_so(tmp_path):
+    m = models.load(str(byo_models.write(tmp_path, "rgb-vae")))
+    images, _ = models.reference(m.dataset)
+    assert len(images) == adapters.PRIOR_REFERENCE and m.reference_generated
+    assert "no reference images were given" in m.reference_note
+
+
+def test_an_empty_reference_folder_says_so(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "x.png").write_bytes(b"nope")
+    m = models.load(str(byo_models.write(tmp_path, "rgb-vae")), reference=tmp_path / "empty")
+    with pytest.raises(adapters.AdapterError, match=r"no readable images .*1 unreadable file\(s\) skipped"):
+        models.reference(m.dataset)
+
+
+# ---- where models come from -----------------------------------------------------------------------
+
+def test_sources_from_the_command_line_and_the_environment(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    s = sources.parse(["--model", str(a), "--reference", str(tmp_path / "ra"), "--checkpoints",
+                       str(tmp_path / "c1"), str(tmp_path / "c2"), "--model", str(b), "--server.port", "1"],
+                      environ={sources.ENV_DIRS: str(tmp_path / "c3"), sources.ENV_MODELS: str(tmp_path / "e.py")})
+    assert s.checkpoint_dirs == (tmp_path / "c1", tmp_path / "c2", tmp_path / "c3")
+    assert s.adapters == ((a, tmp_path / "ra"), (b, None), (tmp_path / "e.py", None))
+    assert not s.problems
+    too_many = sources.parse(["--model", str(a), "--reference", "x", "--reference", "y"], environ={})
+    assert "2 --reference folder(s) for 1 --model file(s)" in too_many.problems[0]
+
+
+def test_listing_names_broken_adapters_and_keeps_the_others(tmp_path, monkeypatch, quick_timeout):
+    good = byo_models.write(tmp_path, "rgb-vae")
+    bad = byo_models.write(tmp_path, "nan", source=byo_models.HOSTILE["nan"][0])
+    slow = byo_models.write(tmp_path, "slow", source=byo_models.HOSTILE["slow"][0])
+    ckpts = tmp_path / "elsewhere"
+    convert(EXAMPLE_PTH, "pytorch-examples-vae", ckpts / "examples-vae")
+    monkeypatch.setenv(sources.ENV_MODELS, ":".join(map(str, (good, bad, slow, tmp_path / "gone.py"))))
+    monkeypatch.setenv(sources.ENV_DIRS, str(ckpts))
+    from playground import session
+    session.listings.clear()
+    try:
+        listed = {l.name: l for l in session.listings()}
+        assert listed["rgb-vae"].ok and listed["examples-vae"].ok
+        assert "NaN" in listed["nan"].error and "took over" in listed["slow"].error
+        assert listed["gone"].error == "no such adapter file"
+        assert "mnist-vae" in listed and listed["mnist-vae"].ok
+        at = run_app(model="rgb-vae", proj="pca")
+        assert_clean(at, "map of the good adapter beside broken ones")
+        broken = " ".join(str(c.value) for c in at.sidebar.caption)
+        assert "**nan**: decode returned NaN" in broken and "**slow**: decode took over" in broken
+        at = run_app(model="examples-vae", proj="pca")
+        assert_clean(at, "a converted checkpoint from another folder")
+        assert at.session_state.model == "examples-vae"
+    finally:
+        session.listings.clear()
+
+
+def test_an_adapter_failing_in_a_page_is_reported_and_listed_broken(tmp_path, monkeypatch):
+    body = ("if len(z) > 2: raise MemoryError('too many codes')\n"
+            "        " + byo_models.GOOD_DECODE)
+    path = byo_models.write(tmp_path, "later", source=byo_models.numpy_model(decode_body=body))
+    monkeypatch.setenv(sources.ENV_MODELS, str(path))
+    from playground import session
+    session.listings.clear()
+    try:
+        at = run_app(model="later", proj="pca")
+        assert not at.exception
+        assert "**later** stopped working: decode raised MemoryError: too many codes" in at.error[0].value
+        at = run_app(model="later", proj="pca")            # a new visit: another model, and why
+        assert_clean(at, "after the adapter broke")
+        assert at.session_state.model != "later"
+        assert any("too many codes" in str(c.value) for c in at.sidebar.caption)
+    finally:
+        session.listings.clear()
+
+
+# ---- state_dict conversion ------------------------------------------------------------------------
+
+def test_the_example_state_dict_converts_and_matches_its_adapter(tmp_path):
+    out = tmp_path / "examples-vae"
+    assert convert_main([str(EXAMPLE_PTH), "--arch", "pytorch-examples-vae", "--out", str(out)]) == 0
+    converted, adapter = models.load(out), models.load(str(EXAMPLE_ADAPTER))
+    card = json.loads((out / "card.json").read_text())
+    assert card["training"]["converted_from"] == EXAMPLE_PTH.name and card["latent_dim"] == 20
+    x = converted.as_input(models.reference("mnist")[0][:64])
+    np.testing.assert_allclose(converted.encode(x), adapter.encode(x), atol=1e-5)
+    np.testing.assert_allclose(converted.decode(converted.encode(x)), adapter.decode(adapter.encode(x)), atol=1e-5)
+    assert ((converted.decode(converted.encode(x)) - x) ** 2).mean() < 0.03     # it learned digits
+
+
+def test_a_state_dict_that_does_not_fit_names_the_keys(tmp_path, capsys):
+    state = torch.load(EXAMPLE_PTH, weights_only=True)
+    state.pop("fc22.bias")
+    state["fc5.weight"] = torch.zeros(3)
+    state["fc1.weight"] = torch.zeros(400, 100)
+    bad = tmp_path / "bad.pth"
+    torch.save(state, bad)
+    assert convert_main([str(bad), "--arch", "pytorch-examples-vae", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "missing keys: fc22.bias" in err and "unexpected keys: fc5.weight" in err
+    assert "fc1.weight is (400, 100), expected (400, 784)" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_pickled_object_is_never_loaded(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("unpickled!",))
+    path = tmp_path / "evil.pth"
+    torch.save({"fc1.weight": Evil()}, path)
+    with pytest.raises(models.CheckpointError, match="weights_only=True"):
+        convert(path, "pytorch-examples-vae", tmp_path / "o")
+    nested = tmp_path / "nested.pth"
+    torch.save({"state_dict": torch.load(EXAMPLE_PTH, weights_only=True), "epoch": 3}, nested)
+    assert convert(nested, "pytorch-examples-vae", tmp_path / "ok").is_dir()
+
+
+def test_a_card_whose_image_shape_the_decoder_does_not_make_is_refused(ckpt_copy):
+    root = ckpt_copy("mnist-vae")
+    card_path = root / "mnist-vae" / "card.json"
+    card = json.loads(card_path.read_text())
+    card["image_shape"] = [3, 32, 32]
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(models.CheckpointError, match=r"image_shape \[3, 32, 32\] but the decoder makes \[1, 28, 28\]"):
+        models.load("mnist-vae", root)
