@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from playground import session
+from playground import factors_view, session
 from playground.figures import bars, lines
 from playground.imaging import tile, upscale
 
@@ -27,6 +27,8 @@ METRICS = {
     "discriminator_real_mean": "Discriminator's mean score on real images",
     "discriminator_fake_mean": "Discriminator's mean score on generated images",
     "test_accuracy": "Held-out accuracy",
+    "mig": "MIG: mutual information gap (0 to 1, higher is more disentangled)",
+    "colour_recovered": "Reconstructions keeping the shape's colour",
 }
 SETTINGS = {
     "optimizer": "Optimizer", "lr": "Learning rate", "batch_size": "Batch size", "epochs": "Epochs",
@@ -146,6 +148,7 @@ elif m.kind == "vae":
         st.plotly_chart(bars(kl, [f"z{j + 1}" for j in range(len(kl))], y_title="nats",
                              title=f"Average KL per latent dimension ({met.get('active_latent_dims')} "
                                    f"of {len(kl)} active)", line=0.01), key="kl-dims")
+    factors_view.render(m)                 # data with known factors (shapes): MIG and traversals
 elif m.kind == "gan":
     st.subheader("Generator against discriminator")
     st.markdown(
