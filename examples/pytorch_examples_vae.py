@@ -42,7 +42,7 @@ class Adapter:
     kind = "vae"
     latent_dim = 20
     image_shape = (1, 28, 28)
-    name = "pytorch-examples-vae (adapter)"
+    name = "examples-vae-adapter"
     class_names = [str(d) for d in range(10)]
 
     def __init__(self):

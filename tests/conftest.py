@@ -80,15 +80,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(script: str = "server.py"):
+def streamlit_server(script: str = "server.py", args=()):
     """A fresh Streamlit server on loopback running playground/<script> (the README's command by
-    default); yields its URL and the path of its log."""
+    default), with `args` after `--` for the app; yields its URL and the path of its log."""
     port = _free_port()
     log = open(tempfile.mktemp(prefix="streamlit-", suffix=".log"), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "playground" / script),
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+         *(["--", *args] if args else [])],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
