@@ -68,3 +68,12 @@ def test_mnist_runs_keep_the_shipped_architecture_arguments():
     run = LabRun(LabConfig(epochs=1, batch_size=64), d)
     assert "image_size" not in run.arch and "image_channels" not in run.arch
     assert run.map_factors is None
+
+
+def test_a_gan_trains_on_shapes_in_colour_without_a_classifier(small_shapes):
+    run = LabRun(LabConfig(dataset="shapes", kind="gan", latent_dim=8, channels=4, epochs=1,
+                           batch_size=100, lr=2e-4), small_shapes).run()
+    row = run.epochs[-1]
+    assert row["prior_samples"].shape == (16, 3, 32, 32)
+    assert row["class_histogram"] is None and "mig" not in row          # no classifier, no encoder
+    assert run.G(torch.zeros(1, 8)).shape == (1, 3, 32, 32)
