@@ -83,6 +83,18 @@ def start_server(ttl: int, env: dict | None = None) -> tuple[subprocess.Popen, s
     sys.exit(f"The server did not start; see {log}")
 
 
+def swapped(pid: int) -> int:
+    """Bytes of the process swapped out (VmSwap): counted with resident memory, so memory the
+    kernel pushed out on a busy machine does not look like memory given back."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmSwap:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _stat(pid: int) -> tuple[int, int, int]:
     """(parent pid, CPU ticks user+system, resident pages) of a process; zeros if it is gone."""
     try:
@@ -107,7 +119,8 @@ def descendants(pid: int) -> list[int]:
 
 
 class Meter:
-    """CPU seconds and resident memory of the server process and, apart, of its children."""
+    """CPU seconds and resident memory (with what is swapped out) of the server process and, apart,
+    of its children."""
 
     def __init__(self, pid: int | None):
         self.pid = pid
@@ -118,7 +131,23 @@ class Meter:
         _, ticks, pages = _stat(self.pid)
         kids = [_stat(k) for k in descendants(self.pid)]
         return dict(t=time.monotonic(), cpu=ticks / TICK, cpu_children=sum(k[1] for k in kids) / TICK,
-                    rss=pages * PAGE, rss_children=sum(k[2] for k in kids) * PAGE)
+                    rss=pages * PAGE + swapped(self.pid), rss_children=sum(k[2] for k in kids) * PAGE)
+
+
+def streamlit_memory(base: str) -> dict:
+    """Streamlit's own accounting (/_stcore/metrics, cache_memory_bytes), summed per cache type:
+    st_cache_data, st_cache_resource, UploadedFileManager, st_memory_media_file_storage... (the
+    server computes it at most every 5 s)."""
+    out: dict[str, int] = {}
+    try:
+        text = urllib.request.urlopen(base + "/_stcore/metrics", timeout=10).read().decode()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        if line.startswith("cache_memory_bytes{"):
+            kind = line.split('cache_type="', 1)[1].split('"', 1)[0]
+            out[kind] = out.get(kind, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return out
 
 
 def mb(n: float) -> str:
@@ -154,6 +183,7 @@ class Person:
         self.release_done: list[float] = []
         self.outcomes: Counter = Counter()
         self.errors: list[str] = []
+        self.queue_notes: list[str] = []
         self.seq = 0
         self.mount = f"load-{index}-{self.rng.getrandbits(32):08x}"
 
@@ -212,12 +242,15 @@ class Person:
         up = self.s.find("file_uploader", lambda p: p.label.startswith("Pictures"))
         if not up:
             raise ProtocolError("the Encode page has no file uploader")
-        t = time.monotonic()
+        t, notes = time.monotonic(), len(self.s.queue_notes)
         await self.s.upload(up[0].proto.id, f"seven-{self.index}.png", picture(self.index), timeout=timeout)
         await self.s.load_media()
         self.loads["encode"].append(time.monotonic() - t)
         encoded = self.s.find("metric", lambda p: p.label == "Pixel MSE")
         self.outcomes["upload encoded" if encoded else "upload not encoded"] += 1
+        if len(self.s.queue_notes) > notes:
+            self.outcomes["upload queued for an inversion slot"] += 1
+            self.queue_notes.append(self.s.queue_notes[notes].split(".")[0])
 
     async def act(self, until: float, interp_at: float, upload_at: float, min_releases: int = 0) -> None:
         """Open the app and the drag page; release every `every` s until `until` (and at least
@@ -310,6 +343,7 @@ async def main(a) -> int:
         print(f"Warm-up round (one session, every page once): {time.monotonic() - t:.1f} s")
         await asyncio.sleep(a.ttl + a.expire_margin)
         base_mem = meter.read()
+        base_st = streamlit_memory(base)
 
         errors: list[str] = []
         train = await trainer(base, errors) if a.with_training else None
@@ -322,12 +356,13 @@ async def main(a) -> int:
             at = start + i * a.ramp
             span = until - at
             tasks.append(asyncio.create_task(p.act(until, at + span * p.rng.uniform(0.2, 0.45),
-                                                   at + span * p.rng.uniform(0.5, 0.75))))
+                                                   at + span * p.rng.uniform(0.5, 0.75), min_releases=1)))
             await asyncio.sleep(a.ramp)
         await asyncio.gather(*tasks)
         cpu1 = meter.read()
         await asyncio.sleep(a.idle)
         idle_mem = meter.read()
+        idle_st = streamlit_memory(base)
         for p in people:
             await p.close()
         train_reruns = train.auto_reruns if train is not None else 0
@@ -337,6 +372,7 @@ async def main(a) -> int:
         closed_mem = meter.read()
         await asyncio.sleep(a.ttl + a.expire_margin)
         after_mem = meter.read()
+        after_st = streamlit_memory(base)
     finally:
         if proc is not None:
             proc.terminate()
@@ -368,6 +404,10 @@ async def main(a) -> int:
         print(f"  {what:<22} n={len(v):<4} p50 {pct(v, 50):.2f} s  p95 {pct(v, 95):.2f} s  "
               f"max {max(v, default=float('nan')):.2f} s{extra}")
     print("Outcomes:", ", ".join(f"{k}: {n}" for k, n in sorted(outcomes.items())) or "none")
+    notes = Counter(n for p in people for n in p.queue_notes)
+    if notes:
+        print("Inversion queue, first position each queued upload was shown:",
+              ", ".join(f"'{k}' {n}x" for k, n in sorted(notes.items())))
     media = sum(p.s.media_loaded for p in people if p.s)
     print(f"Media images fetched: {media}, failed: {sum(p.s.media_failures for p in people if p.s)}")
     kinds = Counter(e.split(":")[0] if not e.startswith("session") else e.split(": ", 1)[1].split(":")[0]
@@ -384,7 +424,7 @@ async def main(a) -> int:
               f"processes: training) of {os.cpu_count()}")
         per = (idle_mem["rss"] - base_mem["rss"]) / max(1, a.sessions)
         back = (after_mem["rss"] - base_mem["rss"]) / max(1, base_mem["rss"])
-        print(f"Server resident memory: baseline {mb(base_mem['rss'])} (after the warm-up session "
+        print(f"Server resident memory (+ swapped out): baseline {mb(base_mem['rss'])} (after the warm-up session "
               f"expired); {mb(idle_mem['rss'])} with {a.sessions} sessions open and idle, "
               f"{per / 2**20:.1f} MB per session   [target <= 30 MB: {verdict(per <= 30 * 2**20)}]; "
               f"{mb(closed_mem['rss'])} just after they closed; {mb(after_mem['rss'])} after they "
@@ -393,6 +433,11 @@ async def main(a) -> int:
         if after_mem["rss_children"] or idle_mem["rss_children"]:
             print(f"  child processes (training): {mb(idle_mem['rss_children'])} while idle, "
                   f"{mb(after_mem['rss_children'])} at the end")
+    kinds_st = sorted(set(base_st) | set(idle_st) | set(after_st))
+    if kinds_st:
+        print("Streamlit's own accounting (/_stcore/metrics), baseline -> idle -> expired: " + "; ".join(
+            f"{k} {base_st.get(k, 0) / 2**20:.1f} -> {idle_st.get(k, 0) / 2**20:.1f} -> "
+            f"{after_st.get(k, 0) / 2**20:.1f} MB" for k in kinds_st))
     print(f"Load average after: {os.getloadavg()[0]:.2f}. Figures from a machine that others share "
           "are noisy: compare runs on a quiet machine.")
     return 1 if errors else 0

@@ -127,6 +127,7 @@ class Session:
         self.cookie = ""
         self.xsrf = ""
         self.media_failures = 0
+        self.queue_notes: list[str] = []         # "Waiting: N ahead of you" notes seen (GAN inversions)
         self.media_loaded = 0
         self._reader = None
         self._runs: list[Run] = []
@@ -221,6 +222,8 @@ class Session:
                 self.errors.append(f"exception on the page: {el.exception.type}: {el.exception.message}")
             elif etype == "alert" and el.alert.format == 1:        # Alert.Format.ERROR: st.error
                 self.errors.append(f"st.error on the page: {el.alert.body[:200]}")
+            elif etype == "alert" and el.alert.body.startswith("Waiting:"):
+                self.queue_notes.append(el.alert.body)              # playground.waiting's position
         elif kind == "file_urls_response":
             fut = self._file_urls.pop(msg.file_urls_response.response_id, None)
             if fut is not None and not fut.done():

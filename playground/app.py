@@ -22,6 +22,9 @@ with st.sidebar:                            # shown at once, before the heavy im
     st.title(":material/explore: Latent Playground")
 
 from playground import warmup  # noqa: E402  (light: no torch)
+from playground import janitor  # noqa: E402  (expired sessions are shut down: #14)
+
+janitor.start()
 
 PAGES = [
     st.Page("views/map.py", title="Latent map", icon=":material/scatter_plot:", default=True),

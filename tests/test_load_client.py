@@ -46,3 +46,72 @@ def test_two_sessions_drag_interpolate_and_upload():
         assert p.outcomes["upload encoded"] == 1, p.outcomes      # the Pixel MSE of the upload shown
         assert p.s.media_loaded > 0 and p.s.media_failures == 0
     assert people[0].s.session_id != people[1].s.session_id
+
+
+async def _half_upload(s, name: str, size: int = 200_000) -> None:
+    """Ask for a file URL, send the headers and half of a `size`-byte body, and hang up."""
+    from urllib.parse import urlsplit
+    from bench.st_client import BackMsg
+    import uuid
+    fut = asyncio.get_running_loop().create_future()
+    rid = uuid.uuid4().hex
+    s._file_urls[rid] = fut
+    msg = BackMsg()
+    msg.file_urls_request.request_id = rid
+    msg.file_urls_request.file_names.append(name)
+    msg.file_urls_request.session_id = s.session_id
+    await s.ws.send(msg.SerializeToString())
+    urls = (await asyncio.wait_for(fut, 60)).file_urls[0]
+    parts = urlsplit(s.base)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    boundary = "----half"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode()
+    writer.write((f"PUT {urls.upload_url} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                  f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                  f"Content-Length: {len(head) + size + 40}\r\nX-Xsrftoken: {s.xsrf}\r\n"
+                  f"Cookie: {s.cookie}\r\nOrigin: {s.base}\r\n\r\n").encode() + head + b"\x89PNG" * (size // 8))
+    await writer.drain()
+    writer.close()                                # gone mid-upload
+
+
+def _uploaded_bytes(url: str) -> int:
+    """The server's UploadedFileManager bytes, from Streamlit's own /_stcore/metrics (which keeps
+    that figure for 5 s: callers wait longer than that between reads)."""
+    from bench.load_test import streamlit_memory
+    return streamlit_memory(url).get("UploadedFileManager", 0)
+
+
+async def _uploads_then_leaves(url: str):
+    from bench.load_test import picture
+    from bench.st_client import Session
+    s = await Session.open(url, "upload")
+    uploader = s.find("file_uploader", lambda p: p.label.startswith("Pictures"))[0].proto.id
+    await _half_upload(s, "half.png")
+    await asyncio.sleep(6.0)
+    after_half = _uploaded_bytes(url)
+    await s.upload(uploader, "seven.png", picture(3))
+    encoded = bool(s.find("metric", lambda p: p.label == "Pixel MSE"))
+    await asyncio.sleep(6.0)
+    held = _uploaded_bytes(url)
+    await _half_upload(s, "another-half.png")     # and leaves in the middle of a second one
+    await s.close()
+    return after_half, encoded, held
+
+
+def test_a_client_that_disconnects_mid_upload_leaves_nothing_behind():
+    """Half an upload is never stored; a session's finished uploads go when it expires after its
+    client left (Streamlit's UploadedFileManager, read from /_stcore/metrics)."""
+    from bench.load_test import start_server
+    proc, url, log = start_server(ttl=2)
+    try:
+        after_half, encoded, held = asyncio.run(_uploads_then_leaves(url))
+        assert after_half == 0                   # the half upload left nothing
+        assert encoded and held > 0              # a whole one is stored (so the metric is real)
+        deadline = time.monotonic() + 60
+        while _uploaded_bytes(url) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _uploaded_bytes(url) == 0, f"uploads still held after the session expired (log {log})"
+    finally:
+        proc.terminate()
+        proc.wait(15)

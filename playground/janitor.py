@@ -1,0 +1,64 @@
+"""Shut down the sessions Streamlit lets expire, so that a person who left leaves nothing behind.
+
+Streamlit (1.67) keeps a session whose browser went away for `server.disconnectedSessionTTL`
+seconds (default 120), so a reconnect finds it again. It keeps them in a TTLCache that drops an
+expired session without shutting it down, and only when something else writes to that cache (a
+later disconnect): the session's uploaded files stay in the UploadedFileManager and its images in
+the media store for the life of the process, and a class that leaves holds its memory until the
+next class disconnects (measured: tests/test_load_client.py, bench/load_test.py).
+
+`start()` runs a daemon thread that, every PERIOD_S seconds, reaps the expired sessions from that
+cache and shuts each one down as Streamlit does for a session closed on purpose
+(`AppSession.shutdown`: its script stopped, its uploads removed, its media references cleared and
+orphaned media files removed). A session still within its TTL is left alone, so a reconnect within
+the TTL still finds it. If Streamlit's internals are not what this expects, it does nothing.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+PERIOD_S = 5.0
+_log = logging.getLogger(__name__)
+_started = False
+_start_lock = threading.Lock()
+
+
+def sweep() -> int:
+    """Shut down the sessions whose TTL has passed; returns how many."""
+    from streamlit.runtime import Runtime
+    if not Runtime.exists():
+        return 0
+    mgr = getattr(Runtime.instance(), "_session_mgr", None)
+    storage = getattr(mgr, "_session_storage", None)
+    cache = getattr(storage, "_cache", None)
+    lock = getattr(mgr, "_storage_lock", None)
+    if cache is None or lock is None or not hasattr(cache, "expire"):
+        return 0
+    with lock:
+        expired = cache.expire()
+    for _, info in expired:
+        try:
+            info.session.shutdown()
+        except Exception:                  # noqa: BLE001 - one bad session must not stop the sweep
+            _log.exception("shutting down an expired session")
+    return len(expired)
+
+
+def _run() -> None:
+    while True:
+        time.sleep(PERIOD_S)
+        try:
+            sweep()
+        except Exception:                  # noqa: BLE001 - keep sweeping
+            _log.exception("session sweep")
+
+
+def start() -> None:
+    """Start the sweeping thread once per process (idempotent)."""
+    global _started
+    with _start_lock:
+        if not _started:
+            _started = True
+            threading.Thread(target=_run, daemon=True, name="session-janitor").start()
