@@ -207,3 +207,39 @@ def test_the_fill_in_page_shows_the_queue_position_then_fills_in(monkeypatch):
     assert any("inpaint_errors" in (d.proto.id or "") for d in at.dataframe) or len(at.dataframe)
     assert not [i.value for i in at.info if i.value.startswith("Waiting")]    # gone once it ran
     assert slots.state() == (0, 0)
+
+
+def test_a_slow_waiter_holds_no_lock_that_others_wait_on():
+    """What a waiter does while it waits (telling its page its position: with a slow client that is
+    a message queued to it, but assume the worst, a call that blocks) runs without the queue's lock:
+    the holder can still finish and hand on, and a newcomer can still join and read the queue."""
+    slots = Slots(limit=1, poll_s=0.02)
+    stuck, unstick, holder_done = threading.Event(), threading.Event(), threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with slots.hold():
+            release.wait(10)
+        holder_done.set()
+
+    def slow(ahead):
+        stuck.set()
+        unstick.wait(10)                          # a page update that does not come back soon
+
+    t1 = threading.Thread(target=holder)
+    t1.start()
+    _until(lambda: slots.state() == (1, 0))
+    held = [slots.hold(waiting=slow)]             # kept: a dropped context would release at once
+    t2 = threading.Thread(target=held[0].__enter__)
+    t2.daemon = True
+    t2.start()
+    assert stuck.wait(10)
+    release.set()
+    assert holder_done.wait(5)                    # the holder released while the waiter was stuck
+    joined = []
+    t3 = threading.Thread(target=lambda: joined.append(slots.state()))
+    t3.start()
+    t3.join(5)
+    assert joined == [(0, 1)]                      # the queue stays readable
+    unstick.set()
+    _until(lambda: slots.state() == (1, 0))       # the slow one gets its turn once it is back
