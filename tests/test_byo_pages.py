@@ -102,3 +102,18 @@ def test_an_upload_is_framed_to_the_models_size_and_keeps_colour_for_rgb(byo, me
         assert small.ndim == 2 or (small[..., 0] == small[..., 1]).all()
     assert captioned(at, media, "Reconstruction")
     assert list(at.session_state["_uploaded_codes"][1]) == ["red.png"]
+
+
+def test_interpolation_downloads_are_in_the_models_size_and_colour(byo, media):
+    """The RGB model's GIF frames and PNG grid are colour 32x32 tiles; the 16x24 GAN's are 16 high
+    and 24 wide (not square)."""
+    for name, (c, h, w) in (("rgb-vae", SHAPES["rgb-vae"]), ("gan", SHAPES["gan"])):
+        at = run_app(model=name, proj="pca")
+        at.switch_page("views/interpolate.py").run()
+        assert_clean(at, name)
+        button = next(b for b in at.get("download_button") if b.proto.id.endswith("-dl_gif"))
+        gif = Image.open(io.BytesIO(media(button.proto.url)))
+        frame = np.asarray(gif.convert("RGB"))
+        assert frame.shape[0] * w == frame.shape[1] * h, frame.shape          # the model's aspect
+        spread = np.abs(frame[..., 0].astype(int) - frame[..., 1]).mean()
+        assert (spread > 5) == (c == 3), spread
