@@ -15,8 +15,10 @@ def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, lab
                selected=(), path: np.ndarray | None = None, atlas: np.ndarray | None = None,
                marks: tuple[np.ndarray, list[str]] | None = None, marks_label: str = "your images",
                extent: np.ndarray | None = None, axis_titles=("dim 1", "dim 2"),
-               height: int = 560, marker_size: int = 5, dragmode: str = "lasso") -> go.Figure:
-    """Scatter of the map (WebGL), one trace per class so the legend toggles classes.
+               height: int = 560, marker_size: int = 5, dragmode: str = "lasso",
+               training: np.ndarray | None = None) -> go.Figure:
+    """Scatter of the map (WebGL), one trace per class so the legend toggles classes. `training`
+    (bool per point) draws the model's training images hollow and says so on hover.
 
     Each point's `customdata` is its index in the map, which selections report back. `selected`
     points are shown the way Plotly shows a selection made in the chart (the others dimmed), as
@@ -34,10 +36,18 @@ def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, lab
         if chosen.any():
             extra = dict(selectedpoints=np.flatnonzero(chosen[m]).tolist(),
                          unselected=dict(marker=dict(opacity=0.12)))
+        if training is not None and len(training) == len(y):
+            t = np.asarray(training, bool)[m]
+            extra.update(text=np.where(t, "training image", "held out").tolist())
+            symbol = np.where(t, "circle-open", "circle").tolist()
+            hover = f"{label_source}: {name}<br>index %{{customdata}} · %{{text}}<extra></extra>"
+        else:
+            symbol, hover = "circle", f"{label_source}: {name}<br>index %{{customdata}}<extra></extra>"
         fig.add_trace(go.Scattergl(
             x=y[m, 0], y=y[m, 1], mode="markers", name=f"{c}: {name}" if name != str(c) else name,
-            customdata=idx[m], marker=dict(size=marker_size, color=PALETTE[c % 10], opacity=0.75),
-            hovertemplate=f"{label_source}: {name}<br>index %{{customdata}}<extra></extra>", **extra))
+            customdata=idx[m], marker=dict(size=marker_size, color=PALETTE[c % 10], opacity=0.75,
+                                           symbol=symbol),
+            hovertemplate=hover, **extra))
     if path is not None and len(path):
         fig.add_trace(go.Scatter(
             x=path[:, 0], y=path[:, 1], mode="lines+markers", name="path",

@@ -24,7 +24,7 @@ import models
 
 from .projection import KNNInverse, Progress, make
 
-from .map_keys import GAN_POINTS, GAN_SEED, MAP_VERSION, map_file, map_key  # noqa: F401
+from .map_keys import GAN_POINTS, GAN_SEED, MAP_VERSION, decode_y, encode_y, map_file, map_key  # noqa: F401
 
 
 class _UserCache:
@@ -55,6 +55,7 @@ class LatentMap:
     projection: object
     embed: Callable[[np.ndarray], np.ndarray] | None = None   # latent codes -> projected space
     from_cache: bool = False
+    training: np.ndarray | None = None                          # (N,) bool: a training image (VAE)
     cache_name: str = ""                                        # file name of its cache entry
     inverse_: KNNInverse = field(init=False, repr=False)
 
@@ -138,9 +139,9 @@ def methods_for(latent_dim: int) -> list[str]:
 
 
 def cache_key(model, method: str, ref_images: np.ndarray | None, classifier=None,
-              params: dict | None = None) -> str:
+              params: dict | None = None, training: np.ndarray | None = None) -> str:
     return map_key(model.card["weights"]["sha256"], model.kind, method, ref_images,
-                   None if classifier is None else classifier.card["weights"]["sha256"], params)
+                   None if classifier is None else classifier.card["weights"]["sha256"], params, training)
 
 
 def _read_cache(name: str, n: int, dirs) -> dict | None:
@@ -151,10 +152,11 @@ def _read_cache(name: str, n: int, dirs) -> dict | None:
         try:
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
+            y = decode_y(arrays)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
             continue                                     # unreadable cache: recompute, never crash
-        if arrays.get("y", np.empty((0, 0))).shape == (n, 2):
-            return arrays
+        if y is not None and y.shape == (n, 2):
+            return dict(arrays, y=y)
     return None
 
 
@@ -184,19 +186,28 @@ class MapCodes:
     label_source: str
     key_parts: tuple               # what the cache name depends on, besides model, method and params
     space: np.ndarray | None = None          # (N, k) what is projected; None until known (GAN)
+    training: np.ndarray | None = None       # (N,) bool: the model was trained on this image
     labels: np.ndarray | None = None
     embed: Callable[[np.ndarray], np.ndarray] | None = None
     complete: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None   # computes space, labels
 
 
-def vae_codes(model, reference: tuple[np.ndarray, np.ndarray], say: Progress) -> MapCodes:
-    """A VAE's map: the reference images' posterior means, coloured by their true class."""
-    images, labels = reference
-    say(0.0, "Encoding the reference set…")
+ENCODE_BATCH = 2000
+
+
+def vae_codes(model, reference, say: Progress) -> MapCodes:
+    """A VAE's map: the images' posterior means, coloured by their true class. `reference` is
+    (images, labels) (all held out), or a `map_points.Pool` that marks its training images."""
+    training = getattr(reference, "training", None)
+    images, labels = (reference.images, reference.labels) if training is not None else reference
     shape = tuple(getattr(model, "image_shape", models.latent_model.IMAGE_SHAPE))
-    z = model.encode(models.latent_model.stored_to_input(images, shape))
+    parts = []
+    for start in range(0, len(images), ENCODE_BATCH):
+        say(0.2 * start / len(images), f"Encoding {len(images):,} images: {start:,} done…")
+        parts.append(model.encode(models.latent_model.stored_to_input(images[start:start + ENCODE_BATCH], shape)))
+    z = np.concatenate(parts) if parts else np.zeros((0, model.latent_dim), np.float32)
     source = "true class" if len(getattr(model, "class_names", "ab")) > 1 else NO_CLASSIFIER_SOURCE
-    return MapCodes(z, images, source, (images, None), space=z, labels=labels)
+    return MapCodes(z, images, source, (images, None), space=z, labels=labels, training=training)
 
 
 def pixel_embedder(model) -> Callable[[np.ndarray], np.ndarray]:
@@ -245,7 +256,7 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
     params = {k: v for k, v in vars(proj).items() if not k.endswith("_")}
     if method == "latent" and codes.z.shape[1] != 2:
         raise ValueError("the latent plane is only for 2-D latent spaces")
-    key = cache_key(model, method, *codes.key_parts, params=params)
+    key = cache_key(model, method, *codes.key_parts, params=params, training=codes.training)
     fname = map_file(model.name, method, key)
     cached = _read_cache(fname, len(codes.z), cache_dirs)
     space, labels = codes.space, codes.labels
@@ -255,28 +266,33 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
         else:
             space, labels = codes.complete()
     if cached is not None:
-        y = cached["y"].astype(np.float32)
         if method == "tsne":
+            y = cached["y"].astype(np.float32)
             proj.fit(space, embedding=y)
-        else:
-            proj.fit(space)
+        else:                                            # exact and cheap: computed, never rounded
+            y = proj.fit(space).embedding_
     else:
-        say(0.2, f"Projecting {len(space)} points…")
+        say(0.2, f"Projecting {len(space):,} points…")
         y = proj.fit_transform(space, progress=lambda f, t: say(0.2 + 0.8 * f, t))
+        if method == "tsne":                             # as the cache keeps it: the same map next time
+            y = decode_y(encode_y(y))
+            proj.fit(space, embedding=y)
         if write_dir is not None:
             extra = dict(space=space.astype(np.float16), labels=labels.astype(np.int16)) \
                 if codes.complete is not None else {}     # pixels are cheaper to redo than to store
-            _write_cache(Path(write_dir) / fname, y=y.astype(np.float32), **extra)
+            _write_cache(Path(write_dir) / fname, **encode_y(y), **extra)
     say(1.0, "Map ready")
     return LatentMap(model.name, method, codes.z.astype(np.float32), np.asarray(space, np.float32),
                      y.astype(np.float32), np.asarray(labels, np.int64), codes.label_source, codes.images,
-                     proj, codes.embed, from_cache=cached is not None, cache_name=fname)
+                     proj, codes.embed, from_cache=cached is not None, cache_name=fname,
+                     training=None if codes.training is None else np.asarray(codes.training, bool))
 
 
-def build_map(model, method: str, reference: tuple[np.ndarray, np.ndarray] | None = None,
+def build_map(model, method: str, reference=None,
               classifier=None, progress: Progress | None = None,
               cache_dirs=None, write_dir: Path | _UserCache | None = USER_CACHE) -> LatentMap:
-    """Encode (VAE) or sample (GAN), then project with a cache. `progress(fraction, text)` reports.
+    """Encode (VAE: `reference` is (images, labels) or a `map_points.Pool`) or sample (GAN), then
+    project with a cache. `progress(fraction, text)` reports.
     A map computed here is written to `write_dir` (by default `user_maps()`; None: nowhere)."""
     write_dir = user_maps() if write_dir is USER_CACHE else write_dir
     codes = map_codes(model, reference, classifier, progress)

@@ -178,27 +178,51 @@ class _MapCache:
 _MAPS = _MapCache()
 
 
-def latent_map(name: str, method: str, *, quiet: bool = False) -> LatentMap:
+def map_points(m) -> int | None:
+    """How many points a VAE's map of a shipped data set shows in this session (the size picked on
+    the Latent map page, or in the link; default map_points.DEFAULT_POINTS); None for other maps."""
+    from playground import map_points as mp
+    if m.kind != "vae" or m.dataset not in mp.POOLED:
+        return None
+    try:
+        n = int(st.session_state.get("map_points") or mp.DEFAULT_POINTS)
+    except (TypeError, ValueError):
+        n = mp.DEFAULT_POINTS
+    return max(1, min(n, mp.available(m.dataset, models.CHECKPOINTS)))
+
+
+def latent_map(name: str, method: str, *, quiet: bool = False, points: int | None = None) -> LatentMap:
     """The model's map, with a progress bar while it is computed for the first time (`quiet`: no
     page elements, for the warm-up thread that has no page). Keyed by the weights of the model and,
-    for a GAN (laid out by a classifier's features), of its classifier."""
+    for a GAN (laid out by a classifier's features), of its classifier, and by the number of points
+    (`points`, else the session's `map_points`; the default size in the warm-up)."""
     m = load_model(name)
     clf = classifier_or_none(m) if m.kind == "gan" else None
+    from playground import map_points as mp
+    if m.kind == "vae" and m.dataset in mp.POOLED:
+        points = points or (mp.DEFAULT_POINTS if quiet else map_points(m))
+    else:
+        points = None
 
     def build():
         holder = None if quiet else st.empty()
         try:
-            ref = reference(m.dataset) if m.kind == "vae" else None
+            if points is not None:
+                from playground import map_points as mp
+                ref = mp.pool(m.dataset, models.CHECKPOINTS, points)
+            else:
+                ref = reference(m.dataset) if m.kind == "vae" else None
             say = None if holder is None else (
                 lambda f, t: holder.progress(min(max(f, 0.0), 1.0), text=t))
             lmap = build_map(m, method, ref, clf, progress=say)
         finally:
             if holder is not None:
                 holder.empty()
-        _read_only(lmap.z, lmap.space, lmap.y, lmap.labels, lmap.images)   # shared by all sessions
+        _read_only(lmap.z, lmap.space, lmap.y, lmap.labels, lmap.images,     # shared by all sessions
+                   *([] if lmap.training is None else [lmap.training]))
         return lmap
 
-    key = (name, m.card["weights"]["sha256"], method)
+    key = (name, m.card["weights"]["sha256"], method, points)
     return _MAPS.get(key + ((clf.card["weights"]["sha256"],) if clf is not None else ()), build)
 
 
@@ -318,6 +342,8 @@ def init_state() -> None:
     if wanted and wanted not in names:
         notes.append(f"The link asked for model {literal(wanted, 40)}, which is not available here.")
     ss.proj = qp.get("proj", "")
+    if str(qp.get("n", "")).isdigit():          # the map's size; bounded by the data when used
+        ss.map_points = int(qp.get("n"))
     sel = parse_selection(qp.get("sel"))        # untrusted: bounded by MAX_POINTS, never raises
     ss.sel = sel.indices
     if sel.warning:
@@ -366,6 +392,8 @@ def current_methods() -> list[str]:
 def sync_url() -> None:
     ss = st.session_state
     params = {"model": ss.get("model") or "", "proj": ss.get("proj") or ""}
+    if ss.get("map_points"):
+        params["n"] = str(ss.map_points)
     if ss.get("sel"):
         params["sel"] = encode_selection(ss.sel, MAX_POINTS)    # a bitmask is as long as max(sel) needs
     if dict(st.query_params) != params:

@@ -244,7 +244,7 @@ def test_a_first_visit_shows_the_still_map_then_the_clickable_one_when_the_brows
         page.wait_for_function(MAP_CHART, arg=False, timeout=60_000, polling=50)
         page.screenshot(path=str(ARTIFACTS / "browser-first-visit-still.png"))
         page.wait_for_function(MAP_CHART, arg=True, timeout=120_000, polling=100)
-        page.get_by_text("2,000 points").wait_for(timeout=60_000)
+        page.get_by_text("10,000 points").wait_for(timeout=60_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "browser-first-visit-live.png"))
         ctx.close()

@@ -27,12 +27,15 @@ def test_the_preview_is_the_default_models_map_as_the_page_builds_it():
     assert lmap.from_cache, "the default map is not shipped: the first visit has nothing to show"
     assert np.array_equal(p.y, lmap.y) and np.array_equal(p.labels, lmap.labels)
     assert p.class_names == m.class_names
+    assert len(p.y) == 10_000 and p.training.sum() == 8_000                  # all the digits that ship
+    assert np.array_equal(p.training, lmap.training)
     page = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_source,
-                      axis_titles=session.axis_titles(lmap), dragmode="pan")
+                      axis_titles=session.axis_titles(lmap), dragmode="pan", training=lmap.training)
     still = first_map.figure(p)
     assert [t.name for t in still.data] == [t.name for t in page.data]
     for a, b in zip(still.data, page.data):
         assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y) and a.marker.color == b.marker.color
+        assert list(a.marker.symbol) == list(b.marker.symbol) and "circle-open" in a.marker.symbol
     assert still.layout.xaxis.title.text == page.layout.xaxis.title.text
 
 
@@ -47,11 +50,13 @@ def test_the_preview_needs_neither_torch_nor_scikit_learn():
 
 @pytest.fixture
 def root(tmp_path):
-    """The default model's card, its reference set and the shipped maps, in a folder to break."""
+    """The default model's card, its reference set, training subset and the shipped maps, in a folder
+    to break."""
     src = models.CHECKPOINTS
     (tmp_path / first_map.DEFAULT_MODEL).mkdir()
     shutil.copy(src / first_map.DEFAULT_MODEL / "card.json", tmp_path / first_map.DEFAULT_MODEL)
     shutil.copytree(src / "reference", tmp_path / "reference")
+    shutil.copytree(src / "train", tmp_path / "train")
     shutil.copytree(src / "maps", tmp_path / "maps")
     assert first_map.preview(tmp_path) is not None
     return tmp_path
@@ -73,7 +78,7 @@ def test_other_weights_have_no_preview(root):
 
 
 @pytest.mark.parametrize("damage", ["no map", "corrupt map", "damaged data", "short map", "corrupt card", "no reference",
-                                    "a gan"])
+                                    "no training subset", "a gan"])
 def test_anything_missing_or_broken_gives_no_preview(root, damage):
     card_path = root / first_map.DEFAULT_MODEL / "card.json"
     maps = sorted((root / "maps").glob(f"{first_map.DEFAULT_MODEL}-tsne-*.npz"))
@@ -96,6 +101,8 @@ def test_anything_missing_or_broken_gives_no_preview(root, damage):
         card_path.write_text("{not json")
     elif damage == "no reference":
         shutil.rmtree(root / "reference")
+    elif damage == "no training subset":                # a 2,000-point map: not the one shipped
+        shutil.rmtree(root / "train")
     else:
         card = json.loads(card_path.read_text())
         card["kind"] = "gan"

@@ -89,14 +89,14 @@ def test_a_crafted_selection_link_is_read_within_bounds_and_said_so(crafted):
     assert_clean(at, f"sel={crafted[:20]}…")
     said = [w.value for w in at.sidebar.warning]
     assert any(w.startswith("The link's selection was read in part:") for w in said), said
-    assert all(0 <= i < 2000 for i in at.session_state.sel)                # within mnist-vae's map
+    assert all(0 <= i < 10_000 for i in at.session_state.sel)              # within mnist-vae's map
     assert len(url_sel(at) or "") <= 400                                    # the URL stays a link
 
 
 def test_a_linked_selection_past_the_map_is_trimmed_to_it_with_a_warning():
-    at = run_app(model="mnist-vae", proj="tsne", sel="3,2500,7")       # the map has 2,000 points
+    at = run_app(model="mnist-vae", proj="tsne", sel="3,12500,7")      # the map has 10,000 points
     assert_clean(at, "sel past the map")
-    assert any("past the last of this map's 2,000 points (such as #2,500)" in w.value for w in at.warning)
+    assert any("past the last of this map's 10,000 points (such as #12,500)" in w.value for w in at.warning)
     assert at.session_state.sel == [3, 7] and url_sel(at) == "3,7"
     assert any(s.value.startswith("2 selected") for s in at.subheader)
 
@@ -276,3 +276,39 @@ def test_upload_placement_caption_describes_the_projection_in_use(name, method, 
     clf = models.load(models.classifier_name(m.card)) if m.kind == "gan" else None
     text = describe_placement(build_map(m, method, ref, clf, write_dir=None))
     assert must in text and must_not not in text, text
+
+
+# ---- map sizes -----------------------------------------------------------------------------------
+
+def map_caption(at) -> str:
+    return next(c.value for c in at.caption if " points**" in c.value)
+
+
+def test_the_map_shows_all_10000_digits_by_default_with_the_training_ones_marked():
+    at = run_app(model="mnist-vae", proj="tsne")
+    assert_clean(at, "default size")
+    assert map_caption(at).startswith("**10,000 points** (2,000 held out, 8,000 the model was trained on")
+    picker = next(s for s in at.selectbox if s.label == "Points on the map")
+    assert picker.value == 10_000 and picker.options == ["2,000", "5,000", "10,000 (all shipped images)"]
+    chart = at.get("plotly_chart")[0].proto.spec
+    fig = json.loads(chart)
+    symbols = [s for t in fig["data"] for s in (t["marker"].get("symbol") or [])]
+    assert symbols.count("circle-open") == 8_000 and symbols.count("circle") == 2_000
+
+
+def test_a_smaller_map_is_picked_by_link_or_by_the_picker_and_kept_in_the_url():
+    at = run_app(model="mnist-vae", proj="tsne", n="2000", sel="3,2500,7")
+    assert_clean(at, "n=2000")
+    assert map_caption(at).startswith("**2,000 points** · ")                 # all held out: no split
+    assert at.session_state.sel == [3, 7]                                    # #2500 is past this map
+    picker = next(s for s in at.selectbox if s.label == "Points on the map")
+    picker.set_value(5_000).run()
+    assert_clean(at, "picked 5,000")
+    assert map_caption(at).startswith("**5,000 points** (2,000 held out, 3,000 the model")
+    assert at.query_params["n"] in ("5000", ["5000"]) and at.session_state.sel == [3, 7]
+
+
+def test_a_link_asking_for_more_points_than_there_are_gets_them_all():
+    at = run_app(model="mnist-vae", proj="pca", n="999999")
+    assert_clean(at, "n too large")
+    assert map_caption(at).startswith("**10,000 points**")

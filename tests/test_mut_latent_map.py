@@ -151,11 +151,21 @@ def card(name):
 
 @pytest.mark.parametrize("name, method", [("mnist-vae", "pca"), ("mnist-vae", "tsne"), ("mnist-vae2d", "latent")])
 def test_cache_key_names_the_shipped_vae_maps(name, method):
-    images, _ = models.reference("mnist")
+    from playground import map_points
+    points = map_points.pool("mnist", models.CHECKPOINTS)           # the default size: 10,000 digits
     m = FakeVAE(name, card(name)["weights"]["sha256"])
-    key = lm.cache_key(m, method, images, params=params(method))
+    key = lm.cache_key(m, method, points.images, params=params(method), training=points.training)
     assert len(key) == 20
-    assert (models.CHECKPOINTS / models.MAPS_DIR / f"{name}-{method}-{key}.npz").is_file()
+    path = models.CHECKPOINTS / models.MAPS_DIR / f"{name}-{method}-{key}.npz"
+    assert path.is_file()
+    with np.load(path, allow_pickle=False) as f:
+        y = lm.decode_y({k: f[k] for k in f.files})
+    assert y.shape == (10_000, 2)
+    # every part of what the map shows is in its name: the images, which were trained on, the size
+    assert key != lm.cache_key(m, method, points.images, params=params(method))
+    assert key != lm.cache_key(m, method, points.images, params=params(method), training=~points.training)
+    small = points.first(2_000)
+    assert key != lm.cache_key(m, method, small.images, params=params(method), training=small.training)
 
 
 @pytest.mark.parametrize("method", ["pca", "tsne"])
@@ -234,17 +244,24 @@ def test_gan_embedder_is_features_of_decoded_codes():
 def fake_tsne(monkeypatch):
     import openTSNE
 
+    import openTSNE.affinity
+
+    class FakeAffinity:
+        def __init__(self, data, **kw):
+            self.data = np.asarray(data)
+
     class Fake:
         runs = 0
 
         def __init__(self, **kw):
             self.kw = kw
 
-        def fit(self, x):
+        def fit(self, X=None, affinities=None, initialization=None):
             Fake.runs += 1
-            self.kw["callbacks"](25, 0.0, None)
-            return np.asarray(x[:, :2], np.float64)
+            self.kw["callbacks"](10, 0.0, None)
+            return np.asarray(affinities.data[:, :2], np.float64)
     monkeypatch.setattr(openTSNE, "TSNE", Fake)
+    monkeypatch.setattr(openTSNE.affinity, "PerplexityBasedNN", FakeAffinity)
     return Fake
 
 
@@ -253,15 +270,18 @@ def test_build_map_vae_outputs_progress_and_cache(tmp_path, ref, fake_tsne):
     m, calls = FakeVAE(), []
     built = lm.build_map(m, "tsne", ref, cache_dirs=[tmp_path], write_dir=tmp_path,
                          progress=lambda f, t: calls.append((round(f, 4), t)))
-    assert calls == [(0.0, "Encoding the reference set…"), (0.2, "Projecting 60 points…"),
-                     (0.3111, "t-SNE: iteration 25 of 180"), (1.0, "Map ready")]
+    assert calls == [(0.0, "Encoding 60 images: 0 done…"), (0.2, "Projecting 60 points…"),
+                     (0.2, "t-SNE: finding each of 60 points' nearest neighbours…"),
+                     (0.36, "t-SNE: iteration 0 of 120"), (0.4133, "t-SNE: iteration 10 of 120"),
+                     (1.0, "Map ready")]
     x = m.seen[0]
     assert x.shape == (60, 1, 28, 28) and x.dtype == np.float32
     np.testing.assert_allclose(x[:, 0], images / 255.0, rtol=1e-6)
     z = (images.reshape(60, -1).astype(np.float32) / 255) @ m.w
     np.testing.assert_allclose(built.z, z, rtol=1e-5)
     np.testing.assert_allclose(built.space, z, rtol=1e-5)
-    np.testing.assert_allclose(built.y, z[:, :2], rtol=1e-5)
+    step = (z[:, :2].max(0) - z[:, :2].min(0)) / 65535               # kept as int16 over its range
+    assert (np.abs(built.y - z[:, :2]) <= step * 0.51 + 1e-6).all()
     assert built.y.dtype == built.z.dtype == built.space.dtype == np.float32 and built.labels.dtype == np.int64
     np.testing.assert_array_equal(built.labels, labels)
     assert built.images is images and built.label_source == "true class" and built.embed is None
@@ -270,12 +290,12 @@ def test_build_map_vae_outputs_progress_and_cache(tmp_path, ref, fake_tsne):
     assert built.cache_name == f"fake-vae-tsne-{key}.npz"
     assert isinstance(built.projection, TSNEProjection)
     with np.load(tmp_path / built.cache_name, allow_pickle=False) as f:
-        assert set(f.files) == {"y"} and f["y"].dtype == np.float32
-        np.testing.assert_array_equal(f["y"], built.y)
+        assert set(f.files) == {"yq", "y_range"} and f["yq"].dtype == np.int16
+        np.testing.assert_array_equal(lm.decode_y({k: f[k] for k in f.files}), built.y)   # as shown
     again = lm.build_map(FakeVAE(), "tsne", ref, cache_dirs=[tmp_path], write_dir=None,
                          progress=lambda f, t: calls.append((f, t)))
     assert fake_tsne.runs == 1 and again.from_cache                # adopted, not refitted
-    assert calls[4:] == [(0.0, "Encoding the reference set…"), (1.0, "Map ready")]
+    assert calls[6:] == [(0.0, "Encoding 60 images: 0 done…"), (1.0, "Map ready")]
     np.testing.assert_array_equal(again.y, built.y)
     np.testing.assert_allclose(again.place(again.z[:3]), built.y[:3], atol=1e-4)
 
@@ -324,7 +344,7 @@ def test_build_map_gan_lays_out_decoded_samples_by_classifier_features(tmp_path)
                          progress=lambda f, t: calls.append((f, t)))
     assert g.sampled[0] == (3000, 0) == (lm.GAN_POINTS, lm.GAN_SEED)
     assert calls == [(0.0, "Decoding GAN samples…"), (0.1, "Classifying the generated images…"),
-                     (0.2, "Projecting 3000 points…"), (1.0, "Map ready")]
+                     (0.2, "Projecting 3,000 points…"), (1.0, "Map ready")]
     z = g.sample(3000, seed=0)
     decoded = g.decode(z)
     np.testing.assert_array_equal(built.z, z)
@@ -337,7 +357,7 @@ def test_build_map_gan_lays_out_decoded_samples_by_classifier_features(tmp_path)
     key = lm.cache_key(g, "pca", None, clf, params=params("pca"))
     assert built.cache_name == f"fake-gan-pca-{key}.npz"
     with np.load(tmp_path / built.cache_name, allow_pickle=False) as f:
-        assert set(f.files) == {"y", "space", "labels"}
+        assert set(f.files) == {"yq", "y_range", "space", "labels"}
         assert f["space"].dtype == np.float16 and f["labels"].dtype == np.int16
         np.testing.assert_array_equal(f["labels"], built.labels)
     # from the cache: no classification; space and labels come back in working dtypes
@@ -351,9 +371,9 @@ def test_build_map_gan_lays_out_decoded_samples_by_classifier_features(tmp_path)
 
 def test_build_map_gan_cache_without_features_recomputes_them(tmp_path):
     g, clf = FakeGAN(), FakeClassifier()
-    key = lm.cache_key(g, "pca", None, clf, params=params("pca"))
-    np.savez(tmp_path / f"fake-gan-pca-{key}.npz", y=np.ones((3000, 2), np.float32))
-    built = lm.build_map(g, "pca", None, clf, cache_dirs=[tmp_path], write_dir=None)
+    key = lm.cache_key(g, "tsne", None, clf, params=params("tsne"))
+    np.savez(tmp_path / f"fake-gan-tsne-{key}.npz", y=np.ones((3000, 2), np.float32))   # an older file: y
+    built = lm.build_map(g, "tsne", None, clf, cache_dirs=[tmp_path], write_dir=None)
     assert built.from_cache and clf.calls == 2
     np.testing.assert_array_equal(built.y, np.ones((3000, 2)))
     np.testing.assert_array_equal(built.labels, (built.images.reshape(3000, -1).mean(1) > 127.5).astype(int))
@@ -430,10 +450,12 @@ def test_captions_describe_the_projection_in_use(ref):
 
 
 def test_by_default_the_shipped_maps_are_found():
-    images, labels = models.reference("mnist")
+    from playground import map_points
+    points = map_points.pool("mnist", models.CHECKPOINTS)
     m = FakeVAE("mnist-vae", card("mnist-vae")["weights"]["sha256"])
-    built = lm.build_map(m, "pca", (images, labels), write_dir=None)     # default cache folders
-    assert built.from_cache
+    built = lm.build_map(m, "tsne", points, write_dir=None)              # default cache folders
+    assert built.from_cache and len(built.y) == 10_000
+    np.testing.assert_array_equal(built.training, points.training)
 
 
 def test_the_user_map_cache_is_read_from_the_environment_at_call_time(tmp_path, monkeypatch, ref):

@@ -92,7 +92,7 @@ def test_a_first_run_shows_the_shipped_map_then_the_page_once_the_browser_has_it
     assert len(charts) == 1
     shipped = first_map.preview()
     fig = json.loads(charts[0].proto.spec)
-    assert sum(len(plotly_array(t["x"])) for t in fig["data"]) == len(shipped.y) == 2000
+    assert sum(len(plotly_array(t["x"])) for t in fig["data"]) == len(shipped.y) == 10_000
     assert json.loads(charts[0].proto.config or "{}").get("staticPlot") is True
     assert not [h for h in at.header if h.value == "Latent map"], "the page ran before the browser drew the map"
     assert any("shown while PyTorch and the model load" in c.value for c in at.caption)

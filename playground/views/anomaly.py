@@ -77,8 +77,10 @@ if m.kind == "vae":
     values = table[score]
     order = anomaly.most_unusual(values, TOP)
     lmap = session.latent_map(ss.model, ss.proj)
-    if len(lmap.y) == len(values):           # a VAE's map is its reference set, in the same order
-        st.plotly_chart(score_map(lmap.y, values, lmap.labels, m.class_names, score_label=anomaly.LABELS[score],
+    if len(lmap.y) >= len(values):           # a VAE's map starts with its reference set, in order
+        n_ref = len(values)                  # (then training images: playground/map_points.py)
+        st.plotly_chart(score_map(lmap.y[:n_ref], values, lmap.labels[:n_ref], m.class_names,
+                                  score_label=anomaly.LABELS[score],
                                   unit=anomaly.UNITS[score], highlight=order,
                                   axis_titles=session.axis_titles(lmap), label_source=lmap.label_source),
                         key=f"anomaly-map-{ss.model}-{ss.proj}-{score}", config={"displaylogo": False})

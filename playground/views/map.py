@@ -15,6 +15,42 @@ m = session.header(
     "Every dot is one image's position in the model's latent space, flattened to 2-D. "
     "**Click** a dot to see the image behind it; for many at once pick **Box select** or **Lasso "
     "select** in the chart's toolbar (top right) and drag. Double-click empty space to clear.")
+
+
+def size_picker() -> None:
+    """How many of the data set's images the map shows (a VAE of MNIST or Fashion-MNIST): the held-out
+    reference images first, then training images; all 70,000 Fashion-MNIST images when installed."""
+    from playground import map_points as mp
+    n = session.map_points(m)
+    if n is None:
+        return
+    total = mp.available(m.dataset, session.models.CHECKPOINTS)
+    shipped = len(mp.shipped_pool(m.dataset, session.models.CHECKPOINTS))
+    options = sorted(set(mp.sizes(total)) | {n})
+
+    def label(k: int) -> str:
+        if k == total:
+            return f"{k:,} (all {'installed' if total > shipped else 'shipped'} images)"
+        return f"{k:,}" + (" (default)" if k == mp.DEFAULT_POINTS else "")
+
+    def picked():
+        ss.map_points = ss["_map_points_pick"]
+        ss.pop("_map_chart", None)
+        session.set_selection(ss.get("sel", []), ss.map_points)
+        session.sync_url()
+
+    ss["_map_points_pick"] = n
+    st.selectbox("Points on the map", options, key="_map_points_pick", format_func=label,
+                 on_change=picked,
+                 help="The held-out reference images come first, then the images the model was "
+                      "trained on (drawn hollow). A size without a shipped map is computed once, with "
+                      "a progress bar, then cached"
+                      + ("." if total > shipped else
+                         f"; with Fashion-MNIST installed (`apt-get install dataset-fashion-mnist`) all "
+                         f"70,000 images can be mapped." if m.dataset == "fashion-mnist" else "."))
+
+
+size_picker()
 lmap = session.latent_map(ss.model, ss.proj)
 SHOWN = 16
 off_map = [i for i in ss.get("sel", []) if i >= len(lmap.y)]
@@ -69,14 +105,14 @@ def picked_points(event) -> tuple | None:
 
 @st.fragment
 def map_with_selection():
-    view = f"{ss.model}-{ss.proj}"
+    view = f"{ss.model}-{ss.proj}-{len(lmap.y)}"
     show_atlas = st.toggle("Show the decoded atlas behind the points", key="atlas_behind",
                            help="Decodes a 20 × 20 grid of positions on the map into images.")
     state = chart_state(view, show_atlas)
     atlas_img, extent = (session.atlas(ss.model, ss.proj, 20, lmap, m) if show_atlas else (None, None))
     fig = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_source,
                      selected=state["marked"], atlas=atlas_img, extent=extent,
-                     axis_titles=session.axis_titles(lmap), dragmode="pan")
+                     axis_titles=session.axis_titles(lmap), dragmode="pan", training=lmap.training)
     chart_key = f"map-{view}-{state['gen']}"
     event = st.plotly_chart(fig, key=chart_key, on_select="rerun",
                             selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
@@ -91,7 +127,12 @@ def map_with_selection():
     if ss.get("sel"):
         st.button("Clear the selection", key="map_clear_sel", icon=":material/deselect:",
                   on_click=session.set_selection, args=([], len(lmap.y)))
-    st.caption(f"**{len(lmap.y):,} points** · {session.method_label(ss.proj)} · "
+    split = ""
+    if lmap.training is not None and lmap.training.any():
+        n_train = int(lmap.training.sum())
+        split = (f" ({len(lmap.y) - n_train:,} held out, {n_train:,} the model was trained on: "
+                 "hollow)")
+    st.caption(f"**{len(lmap.y):,} points**{split} · {session.method_label(ss.proj)} · "
                f"{'map from cache' if lmap.from_cache else 'map computed now and cached'} · "
                "the link in your address bar restores this view")
     gallery()
