@@ -108,6 +108,7 @@ class AdapterModel(LatentModel):
         self.reference_generated = False          # True when the "reference" is decoded prior samples
         self._reference = None
         self._ref_lock = threading.Lock()
+        self._call_lock = threading.Lock()       # one call at a time: adapter code need not be thread-safe
 
     @property
     def sha(self) -> str:
@@ -118,8 +119,9 @@ class AdapterModel(LatentModel):
         if why:
             raise AdapterError(self.path, why)
         try:
-            return check_array(call(fn, *args, what=what, path=self.path), shape, what, self.path,
-                               unit=unit, exact_float32=exact)
+            with self._call_lock:
+                got = call(fn, *args, what=what, path=self.path)
+            return check_array(got, shape, what, self.path, unit=unit, exact_float32=exact)
         except AdapterError as e:
             _broken[(str(self.path), self.sha)] = e.problem
             raise
@@ -159,7 +161,11 @@ class AdapterModel(LatentModel):
         folder, else decoded prior samples (said in `reference_note`). Computed once."""
         with self._ref_lock:
             if self._reference is None:
-                self._reference = self._read_reference()
+                try:
+                    self._reference = self._read_reference()
+                except AdapterError as e:         # the model is broken, not just one page
+                    _broken[(str(self.path), self.sha)] = f"its reference images: {e}"
+                    raise
                 for a in self._reference:
                     a.setflags(write=False)
             return self._reference

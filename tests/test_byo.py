@@ -227,3 +227,23 @@ def test_a_card_whose_image_shape_the_decoder_does_not_make_is_refused(ckpt_copy
     card_path.write_text(json.dumps(card))
     with pytest.raises(models.CheckpointError, match=r"image_shape \[3, 32, 32\] but the decoder makes \[1, 28, 28\]"):
         models.load("mnist-vae", root)
+
+
+def test_a_failing_reference_breaks_the_model_with_the_reason(tmp_path):
+    path = byo_models.write(tmp_path, "badref", source=byo_models.numpy_model(
+        methods="def reference(self):\n        return np.zeros((3, 3, 8, 8), np.uint8), None"))
+    m = models.load(str(path))
+    with pytest.raises(adapters.AdapterError, match=r"reference\(\) images must be uint8 \(N, 3, 32, 32\)"):
+        models.reference(m.dataset)
+    assert adapters.broken_reason(path.resolve(), m.sha).startswith("its reference images:")
+
+
+def test_a_reference_folder_without_its_model_is_listed_as_a_problem(tmp_path, monkeypatch):
+    from playground import session
+    monkeypatch.setattr("sys.argv", ["app.py", "--reference", str(tmp_path)])
+    session.listings.clear()
+    try:
+        listed = {l.name: l for l in session.listings()}
+        assert "1 --reference folder(s) for 0 --model file(s)" in listed["--reference"].error
+    finally:
+        session.listings.clear()
