@@ -33,11 +33,13 @@ def listings() -> list[models.Listing]:
     whose folder name is a shipped name is listed as 'name (trained here)': the shipped name always
     means the shipped model. An adapter that failed since is listed as broken, with the reason."""
     import sys
+    from pathlib import Path
     from models import adapters, sources
     from models.lab import user_dir
     src = sources.parse(sys.argv[1:])
     files = tuple((str(f), _sha_or_none(f), str(r) if r else "") for f, r in src.adapters)
     out = _listings(str(models.CHECKPOINTS), str(user_dir()), tuple(map(str, src.checkpoint_dirs)), files)
+    out += [models.Listing("--reference", Path("--reference"), None, why) for why in src.problems]
     return [dataclasses.replace(l, card=None, error=why) if l.ok and _is_adapter(l.card)
             and (why := adapters.broken_reason(l.path, l.card["weights"]["sha256"])) else l for l in out]
 
