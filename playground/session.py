@@ -56,7 +56,10 @@ def _is_adapter(card: dict | None) -> bool:
     return bool(card) and (card.get("source") or {}).get("type") == "adapter"
 
 
-@cache_data(ttl=30, show_spinner=False, max_entries=4, max_bytes=8 * MB)
+# A resource, not data: shared, never copied. It is read about 30 times in every run (each model
+# lookup, the sidebar's labels), and st.cache_data unpickled a fresh copy each time (1-2 ms each,
+# about a tenth of a drag page run). Callers only read it; nothing may change a listing or its card.
+@cache_resource(ttl=30, show_spinner=False, max_entries=4, max_bytes=8 * MB)
 def _listings(shipped_root: str, user_root: str, extra_dirs: tuple = (), adapter_files: tuple = ()
               ) -> list[models.Listing]:
     from pathlib import Path
