@@ -54,57 +54,82 @@ var LatentDecoder = (() => {
       size: m,
       run(x) {
         for (let o = 0; o < m; o++) {
-          let acc = b ? b[o] : 0;
           const row = o * n;
-          for (let i = 0; i < n; i++) acc += W[row + i] * x[i];
-          out[o] = acc;
+          let a0 = 0, a1 = 0, a2 = 0, a3 = 0, i = 0;
+          for (; i + 3 < n; i += 4) {
+            a0 += W[row + i] * x[i];
+            a1 += W[row + i + 1] * x[i + 1];
+            a2 += W[row + i + 2] * x[i + 2];
+            a3 += W[row + i + 3] * x[i + 3];
+          }
+          for (; i < n; i++) a0 += W[row + i] * x[i];
+          out[o] = (b ? b[o] : 0) + ((a0 + a1) + (a2 + a3));
         }
         return out;
       },
     };
   }
 
-  // Transposed convolution as one matrix product (every input pixel times every (out channel,
-  // ky, kx) weight, in contiguous runs over pixels), then each product added where it lands.
+  // Transposed convolution gathered per output pixel: for each output (oy, ox), the input pixels
+  // and kernel taps that land on it are listed once at build time; each output is then a few dot
+  // products over the input channels, with the input held pixel-major (channels contiguous) and
+  // the weights as (out, kh, kw, in), so the innermost loop reads two contiguous runs.
   function convt(layer, weights, size, shape, where) {
     const [cin, ih, iw] = layer.in_shape, [cout, oh, ow] = layer.out_shape;
     const [kh, kw] = layer.kernel, [sh, sw] = layer.stride, [ph, pw] = layer.padding;
     if (!shape || shape[0] !== cin || shape[1] !== ih || shape[2] !== iw || layer.in !== cin || layer.out !== cout) {
       throw new Error(`${where}: transposed convolution takes ${layer.in_shape}, gets ${shape || size}`);
     }
-    const P = ih * iw, R = cout * kh * kw;
-    const W = slice(weights, layer.w, cin * R, where);            // (in, out, kh, kw)
+    const P = ih * iw, K = kh * kw, OP = oh * ow;
+    const W = slice(weights, layer.w, cin * cout * K, where);     // (in, out, kh, kw)
     const b = layer.b === null ? null : slice(weights, layer.b, cout, where);
-    const cols = new Float32Array(R * P), out = new Float32Array(cout * oh * ow);
+    const Wt = new Float32Array(cout * K * cin);                    // (out, kh, kw, in)
+    for (let ci = 0; ci < cin; ci++) {
+      for (let co = 0; co < cout; co++) {
+        for (let k = 0; k < K; k++) Wt[(co * K + k) * cin + ci] = W[(ci * cout + co) * K + k];
+      }
+    }
+    const start = new Int32Array(OP + 1), taps = [];               // taps: [kernel offset, input offset]
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ky = 0; ky < kh; ky++) {
+          const ty = oy + ph - ky;
+          if (ty < 0 || ty % sh !== 0 || ty / sh >= ih) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const tx = ox + pw - kx;
+            if (tx < 0 || tx % sw !== 0 || tx / sw >= iw) continue;
+            taps.push((ky * kw + kx) * cin, ((ty / sh) * iw + tx / sw) * cin);
+          }
+        }
+        start[oy * ow + ox + 1] = taps.length / 2;
+      }
+    }
+    const tap = Int32Array.from(taps);
+    const xt = new Float32Array(P * cin), out = new Float32Array(cout * OP);
     return {
       size: out.length,
       shape: [cout, oh, ow],
       run(x) {
-        cols.fill(0);
         for (let ci = 0; ci < cin; ci++) {
-          const xo = ci * P, wo = ci * R;
-          for (let r = 0; r < R; r++) {
-            const w = W[wo + r];
-            if (w === 0) continue;
-            const co = r * P;
-            for (let p = 0; p < P; p++) cols[co + p] += w * x[xo + p];
-          }
+          for (let p = 0; p < P; p++) xt[p * cin + ci] = x[ci * P + p];
         }
-        for (let c = 0; c < cout; c++) out.fill(b ? b[c] : 0, c * oh * ow, (c + 1) * oh * ow);
-        for (let c = 0; c < cout; c++) {
-          for (let ky = 0; ky < kh; ky++) {
-            for (let kx = 0; kx < kw; kx++) {
-              const r = (c * kh + ky) * kw + kx;
-              for (let iy = 0; iy < ih; iy++) {
-                const oy = iy * sh - ph + ky;
-                if (oy < 0 || oy >= oh) continue;
-                const orow = (c * oh + oy) * ow, crow = r * P + iy * iw;
-                for (let ix = 0; ix < iw; ix++) {
-                  const ox = ix * sw - pw + kx;
-                  if (ox >= 0 && ox < ow) out[orow + ox] += cols[crow + ix];
-                }
+        for (let co = 0; co < cout; co++) {
+          const wco = co * K * cin, bias = b ? b[co] : 0, oo = co * OP;
+          for (let o = 0; o < OP; o++) {
+            let acc = bias;
+            for (let t = start[o], end = start[o + 1]; t < end; t++) {
+              const wo = wco + tap[2 * t], xo = tap[2 * t + 1];
+              let a0 = 0, a1 = 0, a2 = 0, a3 = 0, ci = 0;          // four chains: not one long one
+              for (; ci + 3 < cin; ci += 4) {
+                a0 += Wt[wo + ci] * xt[xo + ci];
+                a1 += Wt[wo + ci + 1] * xt[xo + ci + 1];
+                a2 += Wt[wo + ci + 2] * xt[xo + ci + 2];
+                a3 += Wt[wo + ci + 3] * xt[xo + ci + 3];
               }
+              for (; ci < cin; ci++) a0 += Wt[wo + ci] * xt[xo + ci];
+              acc += (a0 + a1) + (a2 + a3);
             }
+            out[oo + o] = acc;
           }
         }
         return out;
