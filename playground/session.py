@@ -38,7 +38,9 @@ def listings() -> list[models.Listing]:
     from models.lab import user_dir
     src = sources.parse(sys.argv[1:])
     files = tuple((str(f), _sha_or_none(f), str(r) if r else "") for f, r in src.adapters)
-    out = _listings(str(models.CHECKPOINTS), str(user_dir()), tuple(map(str, src.checkpoint_dirs)), files)
+    from playground.checkpoint_upload import uploads_dir
+    out = _listings(str(models.CHECKPOINTS), str(user_dir()), tuple(map(str, src.checkpoint_dirs)), files,
+                    str(uploads_dir()))
     out += [models.Listing("--reference", Path("--reference"), None, why) for why in src.problems]
     return [dataclasses.replace(l, card=None, error=why) if l.ok and _is_adapter(l.card)
             and (why := adapters.broken_reason(l.path, l.card["weights"]["sha256"])) else l for l in out]
@@ -60,8 +62,8 @@ def _is_adapter(card: dict | None) -> bool:
 # lookup, the sidebar's labels), and st.cache_data unpickled a fresh copy each time (1-2 ms each,
 # about a tenth of a drag page run). Callers only read it; nothing may change a listing or its card.
 @cache_resource(ttl=30, show_spinner=False, max_entries=4, max_bytes=8 * MB)
-def _listings(shipped_root: str, user_root: str, extra_dirs: tuple = (), adapter_files: tuple = ()
-              ) -> list[models.Listing]:
+def _listings(shipped_root: str, user_root: str, extra_dirs: tuple = (), adapter_files: tuple = (),
+              uploaded_root: str = "") -> list[models.Listing]:
     from pathlib import Path
     from models.adapters import AdapterError, load_adapter
 
@@ -89,6 +91,8 @@ def _listings(shipped_root: str, user_root: str, extra_dirs: tuple = (), adapter
         else:
             found = [models.Listing(d.name or str(d), d, None, "no such checkpoint folder")]
         extra += add(found, f"from {d.name}")
+    if uploaded_root and Path(uploaded_root).is_dir():          # added in the browser (data only)
+        extra += add(models.available(uploaded_root), "uploaded")
     for f, _sha, ref in adapter_files:
         try:
             m = load_adapter(f, ref or None)
