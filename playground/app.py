@@ -124,6 +124,8 @@ with st.sidebar:
                      help="PCA: linear, exactly invertible. t-SNE: keeps neighbourhoods, so clusters "
                           "show; its inverse is learned from nearest neighbours. A 2-D latent space "
                           "needs no projection.")
+    from playground.checkpoint_upload_ui import add_checkpoint_box
+    add_checkpoint_box()
     if broken:
         with st.expander(f":material/warning: {len(broken)} checkpoint(s) could not be loaded"):
             for l in broken:
