@@ -268,7 +268,12 @@ def has_classifier(m: models.LatentModel) -> bool:
     """Whether a classifier for `m`'s data is listed at all (sound or broken). A model brought by
     its person (an adapter, a data set of its own) usually has none: pages then hide class colours,
     IS/FD and votes, and lay a GAN's map out by its decoded pixels."""
-    return models.classifier_name(m.card) in {l.name for l in listings()}
+    if models.classifier_name(m.card) in {l.name for l in listings()}:
+        return True
+    return not is_adapter(m) and m.dataset in CLASSIFIED      # expected, so missing means damaged
+
+
+CLASSIFIED = ("mnist", "fashion-mnist")      # data sets the project ships a classifier for
 
 
 def classifier_or_none(m: models.LatentModel) -> models.LatentModel | None:
