@@ -33,6 +33,7 @@ RANGE_TOLERANCE = 1e-4      # float rounding just past 0 or 1 is clipped, more i
 MAX_REFERENCE = 5000        # reference images kept (the first, in file order)
 PRIOR_REFERENCE = 1000      # without a reference: this many decoded prior samples (seed 0)
 PREFIX = "adapter:"         # the data set name of an adapter model starts with this
+MAX_LOADED = 32             # adapter files (and their versions) kept loaded in this process
 
 
 class AdapterError(CheckpointError):
@@ -326,6 +327,10 @@ def load_adapter(path, reference_dir=None) -> AdapterModel:
             _loaded[key] = hit
             if isinstance(hit, AdapterModel):
                 _by_dataset[hit.dataset] = hit
+            while len(_loaded) > MAX_LOADED:          # an edited file is a new entry: keep the newest
+                old = _loaded.pop(next(iter(_loaded)))
+                if isinstance(old, AdapterModel) and _by_dataset.get(old.dataset) is old:
+                    del _by_dataset[old.dataset]
     if isinstance(hit, AdapterError):
         raise hit
     why = broken_reason(path, sha)

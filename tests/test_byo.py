@@ -247,3 +247,13 @@ def test_a_reference_folder_without_its_model_is_listed_as_a_problem(tmp_path, m
         assert "1 --reference folder(s) for 0 --model file(s)" in listed["--reference"].error
     finally:
         session.listings.clear()
+
+
+def test_loaded_adapters_are_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(adapters, "MAX_LOADED", 2)
+    path = byo_models.write(tmp_path, "rgb-vae")
+    for i in range(4):                                 # four versions of one file
+        path.write_text(path.read_text() + f"\n# version {i}\n")
+        models.load(str(path))
+    assert len(adapters._loaded) <= 2
+    assert sum(m.path == path.resolve() for m in adapters._by_dataset.values()) <= 2
