@@ -9,12 +9,9 @@ from typing import NamedTuple
 import numpy as np
 import streamlit as st
 
-import hashlib
-
 from playground.bounded import MB, cache_resource
-from playground import decoder_route, session
-from playground.decoder_export import ExportError, export_decoder
-from playground.decoder_inverse import inverse_desc, map_blob
+from playground import session
+from playground.decoder_page import decoder_data, inverse_data
 from playground.dragmap import (BrowserCursor, denormalise, dragmap, full_extent, grid_points, normalise,
                                 read_cursor)
 from playground.imaging import atlas as tile_atlas, png_data_url, tile, to_uint8, upscale
@@ -44,8 +41,6 @@ class Geometry(NamedTuple):
     points_uv: np.ndarray      # the points normalised to the extent, all inside [0, 1]
     typical_z: float           # median distance from a code to its nearest other code
     pcs: list                  # principal directions of the codes
-    inverse_name: str          # the learned inverse's data for the browser: its name and bytes
-    inverse_blob: bytes | None # (None when the map's inverse is exact)
 
 
 @cache_resource(show_spinner="Decoding the atlas of this map (once per map)…", max_entries=16,
@@ -58,21 +53,8 @@ def geometry(name: str, method: str, sha: str, map_name: str, _lmap, _m) -> Geom
     images = _m.decode(_lmap.to_latent(grid_points(extent, N_ATLAS)))
     uv = normalise(_lmap.y, extent)
     extent.flags.writeable = uv.flags.writeable = False
-    blob = None if _lmap.exact else map_blob(_lmap)
-    digest = hashlib.sha256(blob).hexdigest()[:24] if blob else ""
     return Geometry(png_data_url(tile_atlas(images, N_ATLAS, N_ATLAS)), extent, uv,
-                    typical_nn_distance(_lmap.z), principal_directions(_lmap.z, 5),
-                    f"map-{digest}", blob)
-
-
-@cache_resource(show_spinner=False, max_entries=16, max_bytes=256 * MB)
-def browser_decoder(name: str, sha: str, _m) -> tuple[dict | None, bytes | None, str]:
-    """The decoder exported for the browser (spec, weights), or why it cannot be; keyed by weights hash."""
-    try:
-        spec, blob = export_decoder(_m)
-    except ExportError as e:
-        return None, None, str(e)
-    return spec, blob, ""
+                    typical_nn_distance(_lmap.z), principal_directions(_lmap.z, 5))
 
 
 geo = geometry(ss.model, ss.proj, m.card["weights"]["sha256"], lmap.cache_name, lmap, m)
@@ -137,27 +119,6 @@ def pin_positions(pins: dict) -> list:
     return [known[k] for k in pins]
 
 
-# ---- the browser's decoder and inverse ------------------------------------------------------------
-
-def decoder_data() -> dict:
-    """{key, spec, url} of this model's decoder for the browser, or {error: why the preview is blended}."""
-    if not decoder_route.available():
-        return {"error": "the app was not started with `streamlit run playground/server.py`, which "
-                         "serves the decoder's weights"}
-    spec, blob, why = browser_decoder(ss.model, m.card["weights"]["sha256"], m)
-    if spec is None:
-        return {"error": why}
-    name = f"decoder-{spec['weights_sha256']}-{spec['blob_sha256'][:16]}"
-    return {"key": name, "spec": spec, "url": decoder_route.publish(name, blob)}
-
-
-def inverse_data(z: np.ndarray) -> dict:
-    """The map's inverse as the browser runs it (PCA's hidden components are those of z)."""
-    desc = inverse_desc(lmap, geo.extent, base=z)
-    url = decoder_route.publish(geo.inverse_name, geo.inverse_blob) if geo.inverse_blob else None
-    return {"key": geo.inverse_name or view, "desc": desc, "url": url}
-
-
 # ---- the page's parts ---------------------------------------------------------------------------
 
 def draw_map(exact: np.ndarray) -> None:
@@ -169,7 +130,8 @@ def draw_map(exact: np.ndarray) -> None:
             cursor_uv=ss.drag_uv, rev=ss._drag_rev, applied=applied,
             exact_url=png_data_url(to_uint8(exact)[0]), show_atlas=show_atlas,
             pins_uv=pin_positions(session.pinned_codes(ss.model)), names=m.class_names,
-            label_source=lmap.label_source, decoder=decoder_data(), inverse=inverse_data(ss.drag_z))
+            label_source=lmap.label_source, decoder=decoder_data(ss.model, m),
+            inverse=inverse_data(lmap, geo.extent, base=ss.drag_z))
 
 
 def distance_verdict(z: np.ndarray) -> None:
