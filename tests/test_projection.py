@@ -147,3 +147,26 @@ def test_tsne_schedule_keeps_scikit_learns_trustworthiness_on_a_small_set():
     theirs = TSNE(n_components=2, random_state=0, n_jobs=1).fit_transform(x)
     tw_ours, tw_theirs = trustworthiness(x, ours, n_neighbors=10), trustworthiness(x, theirs, n_neighbors=10)
     assert tw_ours > 0.95 and tw_ours >= tw_theirs - 0.01, (tw_ours, tw_theirs)
+
+
+def test_knn_inverse_on_a_large_map_uses_a_tree_with_the_brute_force_answers():
+    """From TREE_MIN points the neighbours come from a k-d tree (a 70,000-point map's atlas took
+    seconds by brute force): the same neighbours, weights and predictions as brute force."""
+    rng = np.random.default_rng(0)
+    y = rng.uniform(0, 10, (KNNInverse.TREE_MIN + 500, 2)).astype(np.float32)
+    z = rng.standard_normal((len(y), 16)).astype(np.float32)
+    q = np.r_[rng.uniform(-1, 11, (300, 2)), y[:5]].astype(np.float32)       # and on points themselves
+    tree = KNNInverse(k=8, keep_norm=True).fit(y, z)
+    brute = KNNInverse(k=8, keep_norm=True).fit(y, z)
+    brute.TREE_MIN = len(y) + 1
+    (i1, d1, w1), (i2, d2, w2) = tree.weights(q), brute.weights(q)
+    assert "tree_" in tree.__dict__ and "tree_" not in brute.__dict__
+    np.testing.assert_array_equal(i1, i2)
+    np.testing.assert_allclose(d1, d2, atol=1e-5)
+    np.testing.assert_allclose(w1[:300], w2[:300], rtol=1e-4)
+    np.testing.assert_allclose(tree.predict(q), brute.predict(q), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tree.predict(y[:5]), z[:5], atol=1e-3)           # a point returns its code
+    one = tree.weights(q[:1])
+    assert one[0].shape == (1, 8) and one[0].dtype == np.int64
+    tree.fit(y[::-1], z[::-1])                                                   # a refit: a new tree
+    np.testing.assert_allclose(tree.predict(y[:5]), z[:5], atol=1e-3)
