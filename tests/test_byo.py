@@ -257,3 +257,19 @@ def test_loaded_adapters_are_bounded(tmp_path, monkeypatch):
         models.load(str(path))
     assert len(adapters._loaded) <= 2
     assert sum(m.path == path.resolve() for m in adapters._by_dataset.values()) <= 2
+
+
+def test_checkpoints_may_name_one_checkpoint_folder_or_a_missing_one(tmp_path, monkeypatch):
+    one = convert(EXAMPLE_PTH, "pytorch-examples-vae", tmp_path / "models" / "examples-vae")
+    (tmp_path / "models" / "other").mkdir()                 # a sibling that is not named: not listed
+    monkeypatch.setattr("sys.argv", ["app.py", "--checkpoints", str(one), str(tmp_path / "nowhere")])
+    from playground import session
+    session.listings.clear()
+    try:
+        listed = {l.name: l for l in session.listings()}
+        assert listed["examples-vae"].ok and listed["examples-vae"].path == one
+        assert "other" not in listed
+        assert listed["nowhere"].error == "no such checkpoint folder"
+        assert isinstance(session.load_model("examples-vae"), models.LatentModel)
+    finally:
+        session.listings.clear()
