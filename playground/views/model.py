@@ -78,18 +78,19 @@ else:
 if card.get("notes"):
     st.info(card["notes"], icon=":material/info:")
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Hyperparameters")
-    rows = {human(k, SETTINGS): tr[k] for k in SETTINGS if tr.get(k) is not None}
-    arch = {f"{mod}: {spec['class']}": ", ".join(f"{k}={v}" for k, v in spec["args"].items())
-            for mod, spec in card["architecture"].items()}
-    st.table({"setting": list(rows) + list(arch), "value": [str(v) for v in rows.values()] + list(arch.values())})
-with right:
-    st.subheader("Measured on held-out data")
-    flat = {k: v for k, v in met.items() if not isinstance(v, (list, dict)) and k != "measured_on"}
-    st.table({"metric": [human(k, METRICS) for k in flat], "value": [str(v) for v in flat.values()]})
-    st.caption(met.get("measured_on", ""))
+if source.get("type") != "adapter":        # an adapter has no training record to tabulate
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Hyperparameters")
+        rows = {human(k, SETTINGS): tr[k] for k in SETTINGS if tr.get(k) is not None}
+        arch = {f"{mod}: {spec['class']}": ", ".join(f"{k}={v}" for k, v in spec["args"].items())
+                for mod, spec in card["architecture"].items()}
+        st.table({"setting": list(rows) + list(arch), "value": [str(v) for v in rows.values()] + list(arch.values())})
+    with right:
+        st.subheader("Measured on held-out data")
+        flat = {k: v for k, v in met.items() if not isinstance(v, (list, dict)) and k != "measured_on"}
+        st.table({"metric": [human(k, METRICS) for k in flat], "value": [str(v) for v in flat.values()]})
+        st.caption(met.get("measured_on", ""))
 
 hist = tr.get("history") or []
 if hist:
