@@ -11,6 +11,7 @@
 //   {type: 'inverse', key, desc, url}    set the map's inverse (latent_inverse.js; url: the map data)
 //                                                                      -> {type: 'inverse-ready' | 'error', key, message}
 //   {type: 'decode', id, uv}             the code at uv and its pixels -> {type: 'frame', id, uv, z, rgba, shape, ms}
+//   {type: 'decode-code', id, z}         the pixels of code z            -> the same
 // A plain script: no imports, one global `LatentDecoder`.
 
 var LatentDecoder = (() => {
@@ -247,13 +248,13 @@ var LatentDecoder = (() => {
           if (state.inverseKey !== msg.key) return;
           state.inverse = LatentInverse.prepare(msg.desc, buffer);
           scope.postMessage({ type: 'inverse-ready', key: msg.key });
-        } else if (msg.type === 'decode') {
-          if (!state.model || !state.inverse) {
+        } else if (msg.type === 'decode' || msg.type === 'decode-code') {
+          if (!state.model || (msg.type === 'decode' && !state.inverse)) {
             scope.postMessage({ type: 'skipped', id: msg.id });
             return;
           }
           const start = performance.now();
-          const z = LatentInverse.toLatent(state.inverse, msg.uv);
+          const z = msg.type === 'decode' ? LatentInverse.toLatent(state.inverse, msg.uv) : Float32Array.from(msg.z);
           const rgba = toRGBA(state.model.run(z), state.model.imageShape);
           scope.postMessage({ type: 'frame', id: msg.id, uv: msg.uv, z, rgba, shape: state.model.imageShape,
                               ms: performance.now() - start }, [rgba.buffer]);

@@ -22,7 +22,7 @@ from playground.decoder_export import export_decoder
 from playground.decoder_inverse import inverse_desc, map_blob
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [ROOT / "playground" / "latent_inverse.js", ROOT / "playground" / "decoder.js"]
+SOURCES = [ROOT / "playground" / f for f in ("latent_inverse.js", "decoder.js", "latent_path.js")]
 TOLERANCE = 2 / 255
 
 B64_TO_BUFFER = "b => Uint8Array.from(atob(b), c => c.charCodeAt(0)).buffer"
@@ -184,3 +184,76 @@ def test_without_the_weights_the_page_says_so_and_blends_the_atlas(page, app_url
     assert "blended from pre-decoded images" in status.inner_text()
     page.screenshot(path=str(ARTIFACTS / "browser-decoder-fallback.png"), full_page=True)
     page.mouse.up()
+
+
+# ---- the Interpolate page's scrubber --------------------------------------------------------------
+
+def test_path_codes_in_the_browser_are_the_servers_frames(scripts_page):
+    from playground.interpolation import interpolate
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((2, 16)).astype(np.float32)
+    for za, zb in [(a, b), (a, -a), (a, a * 2), (np.zeros(16, np.float32), b)]:   # usual, opposite, same direction, zero
+        for method in ("linear", "spherical"):
+            want = interpolate(za, zb, 7, method)
+            got = scripts_page.evaluate("([a, b, m]) => [0, 1, 2, 3, 4, 5, 6].map(k => "
+                                        "Array.from(LatentPath.codeAt(a, b, k / 6, m)))",
+                                        [za.tolist(), zb.tolist(), method])
+            np.testing.assert_allclose(np.array(got, np.float32), want, atol=1e-5, err_msg=method)
+    pts = scripts_page.evaluate("() => LatentPath.resample([[0, 0], [1, 0], [1, 1]], 5)")
+    np.testing.assert_allclose(pts, [[0, 0], [0.5, 0], [1, 0], [1, 0.5], [1, 1]], atol=1e-12)
+
+
+SCRUB_STATE = """() => { const roots = [document, ...[...document.querySelectorAll('*')]
+    .map(e => e.shadowRoot).filter(Boolean)];
+    const el = roots.map(r => r.querySelector('.scrubber')).find(Boolean);
+    return el && el.__scrubState ? { za: el.__scrubState.data.za, zb: el.__scrubState.data.zb,
+                                     method: el.__scrubState.data.method } : null; }"""
+SCRUB_FRAME = "() => { const f = window.__latentScrub.frame; return f && { ...f, rgba: Array.from(f.rgba) }; }"
+
+
+def test_scrubber_decodes_every_position_and_a_drawn_path_plays_and_exports(page, app_url):
+    from playground.interpolation import interpolate
+    from test_browser_drag import wait_idle
+    page.goto(f"{app_url}/interpolate?model=mnist-vae&proj=tsne")
+    slider = page.locator(".scrubber input.position")
+    slider.wait_for(timeout=120_000)
+    wait_idle(page)
+    page.wait_for_function("() => window.__latentScrub && ['ready', 'failed'].includes(window.__latentScrub.decoder)",
+                           timeout=60_000)
+    assert page.evaluate("() => window.__latentScrub.decoder") == "ready", page.evaluate("() => window.__latentScrub")
+    ends = page.evaluate(SCRUB_STATE)
+    za, zb = np.array(ends["za"], np.float32), np.array(ends["zb"], np.float32)
+    m = models.load("mnist-vae")
+    want = interpolate(za, zb, 5, ends["method"])
+    for k in (1, 3):                                          # t = 0.25 and 0.75: frames 1 and 3 of 5
+        before = page.evaluate("() => window.__latentScrub.decodes")
+        slider.evaluate(f"el => {{ el.value = '{250 * k}'; el.dispatchEvent(new Event('input')); }}")
+        page.wait_for_function(f"() => window.__latentScrub.decodes > {before} && window.__latentScrub.frame.t === {k / 4}",
+                               timeout=30_000)
+        frame = page.evaluate(SCRUB_FRAME)
+        np.testing.assert_allclose(frame["z"], want[k], atol=1e-5)
+        pixels = np.array(frame["rgba"], np.uint8).reshape(28, 28, 4)[..., 0].astype(int)
+        exact = np.clip(m.decode(want[k][None])[0, 0] * 255 + 0.5, 0, 255).astype(int)
+        assert np.abs(pixels - exact).max() <= 2
+    # a freehand path: it plays back, and the server offers its frames as a GIF
+    page.get_by_role("button", name="Draw a path").click()
+    box = page.locator(".scrubber canvas.map").bounding_box()
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.7 * box["height"])
+    page.mouse.down()
+    for t in np.linspace(0, 1, 25):
+        page.mouse.move(box["x"] + (0.2 + 0.6 * t) * box["width"],
+                        box["y"] + (0.7 - 0.5 * t + 0.2 * np.sin(6 * t)) * box["height"])
+    page.mouse.up()
+    page.wait_for_function("() => window.__latentScrub.mode === 'drawn' && window.__latentScrub.playing", timeout=10_000)
+    start = page.evaluate("() => window.__latentScrub.decodes")
+    page.wait_for_function(f"() => window.__latentScrub.decodes > {start + 5}", timeout=30_000)   # it plays
+    button = page.get_by_role("button", name="Download your drawn path as GIF (48 frames)")
+    button.wait_for(timeout=60_000)
+    with page.expect_download() as download:
+        button.click()
+    gif = Image.open(download.value.path())
+    assert gif.n_frames == 48                                  # one way along the drawn path
+    first = np.asarray(gif.convert("L")).astype(int)
+    gif.seek(47)
+    assert np.abs(np.asarray(gif.convert("L")).astype(int) - first).mean() > 5     # it moved
+    page.screenshot(path=str(ARTIFACTS / "browser-scrubber.png"), full_page=True)

@@ -3,6 +3,9 @@ import numpy as np
 import streamlit as st
 
 from playground import session
+from playground.decoder_page import decoder_data, inverse_data
+from playground.dragmap import denormalise, full_extent, normalise
+from playground.scrubber import scrubber
 from playground.figures import lines, map_figure
 from playground.imaging import gif_bytes, png_bytes, tile, upscale
 from playground.interpolation import codes_csv, interpolate, lerp, slerp
@@ -64,11 +67,37 @@ d2.download_button("Download PNG grid", png_bytes(upscale(strip, 2)), f"{stem}.p
 d3.download_button("Download codes (CSV)", codes_csv(path), f"{stem}-codes.csv", "text/csv", key="dl_codes",
                    help="The latent code of every frame, first to last: the path itself.")
 
+placed = lmap.place(path)
+
+
+def scrub_and_draw() -> None:
+    """The scrubber: the path's frames decoded live in the browser, and a path drawn on the map that
+    plays back there; the drawn path's frames, decoded here, download as a GIF."""
+    st.markdown("**Scrub the path, or draw your own on the map**")
+    extent = full_extent(lmap.y)
+    drawn = scrubber(f"scrub-{ss.model}-{ss.proj}", points_uv=normalise(lmap.y, extent), labels=lmap.labels,
+                     path_uv=normalise(placed, extent), za=za, zb=zb, method=method,
+                     decoder=decoder_data(ss.model, m), inverse=inverse_data(lmap, extent, base=za))
+    st.caption("The slider moves along the interpolation above and decodes every position in your "
+               "browser. **Draw a path** to sketch your own route over the map: it plays back as an "
+               "animation, each position mapped to a code as on the drag page"
+               + (" (the hidden PCA components are the start's)." if lmap.exact and lmap.method == "pca" else "."))
+    if drawn is None:
+        return
+    seq, uv = drawn
+    codes = lmap.to_latent(denormalise(uv, extent), base=np.repeat(np.asarray(za, np.float32)[None], len(uv), 0))
+    frames_drawn = m.decode(codes)
+    st.download_button(f"Download your drawn path as GIF ({len(uv)} frames)", gif_bytes(frames_drawn, bounce=False),
+                       f"{ss.model}-drawn-path.gif", "image/gif", key=f"dl_drawn_{seq}")
+
+
+scrub_and_draw()
+
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**The path on the map**")
     fig = map_figure(lmap.y, lmap.labels, m.class_names, label_source=lmap.label_source,
-                     path=lmap.place(path), axis_titles=session.axis_titles(lmap), height=460,
+                     path=placed, axis_titles=session.axis_titles(lmap), height=460,
                      marker_size=4)
     st.plotly_chart(fig, key=f"interp-map-{ss.model}-{ss.proj}", config={"displaylogo": False})
     if lmap.method == "tsne":
