@@ -93,6 +93,20 @@ def test_browser_runs_every_activation_odd_geometry_and_colour(scripts_page):
         assert np.abs(got - decode(z)).max() < 1e-5, what
 
 
+def test_browser_refuses_a_spec_it_cannot_run(scripts_page):
+    """A layer the interpreter does not know, or weights that do not match the spec, stop the build
+    with a message (the worker sends it to the page, which falls back and shows it)."""
+    from torch import nn
+    from playground.decoder_export import export_layers
+    spec, blob = export_layers([nn.Linear(3, 4), nn.Unflatten(1, (1, 2, 2))], 3, (1, 2, 2))
+    build = "([spec, weights]) => { try { LatentDecoder.build(spec, " + B64_TO_BUFFER.replace("b =>", "(b =>") \
+        + ")(weights)); return 'built'; } catch (e) { return e.message; } }"
+    unknown = {**spec, "layers": [*spec["layers"], {"op": "conv2d"}]}
+    assert "unknown layer" in scripts_page.evaluate(build, [unknown, b64(blob)])
+    assert "the weights hold 15 values" in scripts_page.evaluate(build, [spec, b64(blob[:-4])])
+    assert scripts_page.evaluate(build, [spec, b64(blob)]) == "built"
+
+
 # ---- the inverse ----------------------------------------------------------------------------------
 
 def build(name, method):
