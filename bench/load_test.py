@@ -422,11 +422,16 @@ async def main(a) -> int:
         print(f"Server CPU during the sessions: {(cpu1['cpu'] - cpu0['cpu']) / span:.2f} cores (server "
               f"process), {(cpu1['cpu_children'] - cpu0['cpu_children']) / span:.2f} cores (its child "
               f"processes: training) of {os.cpu_count()}")
-        per = (idle_mem["rss"] - base_mem["rss"]) / max(1, a.sessions)
+        # per idle session: against the baseline and against the same server once they expired
+        # (resident memory also moves for reasons of its own: the larger of the two is judged)
+        per_base = (idle_mem["rss"] - base_mem["rss"]) / max(1, a.sessions)
+        per_after = (idle_mem["rss"] - after_mem["rss"]) / max(1, a.sessions)
+        per = max(per_base, per_after)
         back = (after_mem["rss"] - base_mem["rss"]) / max(1, base_mem["rss"])
         print(f"Server resident memory (+ swapped out): baseline {mb(base_mem['rss'])} (after the warm-up session "
               f"expired); {mb(idle_mem['rss'])} with {a.sessions} sessions open and idle, "
-              f"{per / 2**20:.1f} MB per session   [target <= 30 MB: {verdict(per <= 30 * 2**20)}]; "
+              f"{per_base / 2**20:.1f} MB per session over the baseline, {per_after / 2**20:.1f} MB "
+              f"over the memory after they expired   [target <= 30 MB: {verdict(per <= 30 * 2**20)}]; "
               f"{mb(closed_mem['rss'])} just after they closed; {mb(after_mem['rss'])} after they "
               f"expired ({a.ttl} s + {a.expire_margin:g} s), {back:+.1%} of the baseline   "
               f"[target within 10%: {verdict(abs(back) <= 0.10)}]")
