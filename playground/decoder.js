@@ -54,7 +54,23 @@ var LatentDecoder = (() => {
     return {
       size: m,
       run(x) {
-        for (let o = 0; o < m; o++) {
+        let o = 0;
+        for (; o + 3 < m; o += 4) {                                // four rows share each input load
+          const r0 = o * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+          let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+          for (let i = 0; i < n; i++) {
+            const xv = x[i];
+            a0 += W[r0 + i] * xv;
+            a1 += W[r1 + i] * xv;
+            a2 += W[r2 + i] * xv;
+            a3 += W[r3 + i] * xv;
+          }
+          out[o] = (b ? b[o] : 0) + a0;
+          out[o + 1] = (b ? b[o + 1] : 0) + a1;
+          out[o + 2] = (b ? b[o + 2] : 0) + a2;
+          out[o + 3] = (b ? b[o + 3] : 0) + a3;
+        }
+        for (; o < m; o++) {
           const row = o * n;
           let a0 = 0, a1 = 0, a2 = 0, a3 = 0, i = 0;
           for (; i + 3 < n; i += 4) {
@@ -114,7 +130,29 @@ var LatentDecoder = (() => {
         for (let ci = 0; ci < cin; ci++) {
           for (let p = 0; p < P; p++) xt[p * cin + ci] = x[ci * P + p];
         }
-        for (let co = 0; co < cout; co++) {
+        let co = 0;
+        for (; co + 3 < cout; co += 4) {                          // four output channels share each input load
+          const w0 = co * K * cin, w1 = w0 + K * cin, w2 = w1 + K * cin, w3 = w2 + K * cin;
+          for (let o = 0; o < OP; o++) {
+            let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (let t = start[o], end = start[o + 1]; t < end; t++) {
+              const k = tap[2 * t], xo = tap[2 * t + 1];
+              const p0 = w0 + k, p1 = w1 + k, p2 = w2 + k, p3 = w3 + k;
+              for (let ci = 0; ci < cin; ci++) {
+                const xv = xt[xo + ci];
+                a0 += Wt[p0 + ci] * xv;
+                a1 += Wt[p1 + ci] * xv;
+                a2 += Wt[p2 + ci] * xv;
+                a3 += Wt[p3 + ci] * xv;
+              }
+            }
+            out[co * OP + o] = (b ? b[co] : 0) + a0;
+            out[(co + 1) * OP + o] = (b ? b[co + 1] : 0) + a1;
+            out[(co + 2) * OP + o] = (b ? b[co + 2] : 0) + a2;
+            out[(co + 3) * OP + o] = (b ? b[co + 3] : 0) + a3;
+          }
+        }
+        for (; co < cout; co++) {
           const wco = co * K * cin, bias = b ? b[co] : 0, oo = co * OP;
           for (let o = 0; o < OP; o++) {
             let acc = bias;
