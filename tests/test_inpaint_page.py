@@ -46,7 +46,7 @@ def test_a_held_out_digit_is_completed_and_its_hidden_pixel_error_shown():
     np.testing.assert_allclose(table["score"], np.round(res.score, 2))
     traces = map_traces(at)
     assert len(values(traces["path"]["x"])) == res.chains.shape[1]              # the first chain, step by step
-    assert len(values(traces["your images"]["x"])) == 8                          # one star per completion
+    assert len(values(traces["completions"]["x"])) == 8                          # one star per completion
 
     # another digit and another mask: the page follows
     at.number_input(key="inpaint_index-mnist").set_value(5).run()
