@@ -90,7 +90,7 @@ def test_a_crafted_selection_link_is_read_within_bounds_and_said_so(crafted):
     said = [w.value for w in at.sidebar.warning]
     assert any(w.startswith("The link's selection was read in part:") for w in said), said
     assert all(0 <= i < 10_000 for i in at.session_state.sel)              # within mnist-vae's map
-    assert len(url_sel(at) or "") <= 400                                    # the URL stays a link
+    assert len(url_sel(at) or "") <= 10_000 // 6 + 10                      # at most a bitmask of the map
 
 
 def test_a_linked_selection_past_the_map_is_trimmed_to_it_with_a_warning():
