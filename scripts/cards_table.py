@@ -29,6 +29,8 @@ def figures_text(card: dict, m: dict) -> str:
         text = f"−ELBO {m['test_neg_elbo_nats']:.1f} nats, recon MSE {m['test_recon_mse']:.4f}, "
         if "recon_class_accuracy" in m:
             text += f"reconstructions classified right {m['recon_class_accuracy']:.1%}, "
+        if "mig" in m:                           # data with known factors (the shapes)
+            text += f"colour kept {m['colour_recovered']:.1%}, MIG {m['mig']:.3f}, "
         return text + f"{m['active_latent_dims']}/{card['latent_dim']} active dims"
     if "inception_score" not in m:
         return "no figures (no classifier to judge its samples)"
@@ -64,6 +66,8 @@ PATTERNS = [   # (regex, card keys of its groups, scale: printed value = figure 
     (rf"recon MSE {_NUM}", ("test_recon_mse",), 1),
     (rf"reconstructions classified right {_NUM}%", ("recon_class_accuracy",), 100),
     (rf"{_NUM}/\d+ active dims", ("active_latent_dims",), 1),
+    (rf"colour kept {_NUM}%", ("colour_recovered",), 100),
+    (rf"\bMIG {_NUM}", ("mig",), 1),
     (rf"class shares {_NUM}%–{_NUM}%", ("min_class_share", "max_class_share"), 100),
     (rf"IS {_NUM} \(real {_NUM}\)", ("inception_score", "inception_score_real_test"), 1),
     (rf"FD {_NUM} \(real {_NUM}\)", ("frechet_distance", "frechet_distance_real_test"), 1),

@@ -1,5 +1,6 @@
 """Loading the shipped checkpoints, and refusing broken ones with a message that names the file."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -57,7 +58,7 @@ def test_decode_shapes_ranges_and_seeded_sampling(name):
     assert not np.array_equal(z, m.sample(5, seed=124))
     np.testing.assert_allclose(m.sample(4, seed=1, temperature=0.5), 0.5 * m.sample(4, seed=1), rtol=1e-6)
     x = m.decode(z)
-    assert x.shape == (5, 1, 28, 28) and x.dtype == np.float32
+    assert x.shape == (5, *m.image_shape) and x.dtype == np.float32
     assert x.min() >= 0 and x.max() <= 1
     np.testing.assert_array_equal(x, m.decode(z))          # eval mode: decoding is deterministic
     with pytest.raises(ValueError, match="latent codes of shape"):
@@ -68,7 +69,7 @@ def test_decode_shapes_ranges_and_seeded_sampling(name):
 def test_vae_encode_reconstructs_reference_images(name):
     m = models.load(name)
     images, _ = models.reference(m.dataset)
-    x = images[:64, None].astype(np.float32) / 255
+    x = m.as_input(images[:64])
     z = m.encode(x)
     assert z.shape == (64, m.latent_dim)
     mu, logvar = m.posterior(x)
@@ -79,10 +80,11 @@ def test_vae_encode_reconstructs_reference_images(name):
     blank = float(((x.mean(0, keepdims=True) - x) ** 2).mean())
     # far better than predicting the mean image; a 2-D code can hold less (card: MSE 0.043 vs 0.067)
     assert mse < (0.8 if m.latent_dim == 2 else 0.4) * blank, (mse, blank)
-    with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
-        m.encode(np.zeros((2, 28, 29), np.float32))
+    c, h, w = m.image_shape
+    with pytest.raises(ValueError, match=re.escape(f"(N, {c}, {h}, {w})")):
+        m.encode(np.zeros((2, h, w + 1), np.float32))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        m.encode(np.full((1, 1, 28, 28), 255.0, np.float32))
+        m.encode(np.full((1, c, h, w), 255.0, np.float32))
 
 
 def test_gan_has_no_encoder_but_a_discriminator():

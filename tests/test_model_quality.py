@@ -60,7 +60,7 @@ def remeasured(name: str) -> dict:
     """The reference-set figures, measured now from the weights (once per test session)."""
     m = models.load(name)
     clf, note = classifier_for(m.card)
-    assert note is None, note
+    assert note is None or m.dataset not in BARS, note      # the shapes have no classifier
     return measure_reference(m, clf)
 
 
@@ -77,8 +77,10 @@ def readme_mismatches(readme: str, name: str, measured: dict) -> list[str]:
         return [f"README has no table row for {name}"]
     kind = models.load(name).kind
     printed = rows[name]
-    problems = [f"README row for {name} lacks {k}" for k in sorted(PRINTED[kind] - set(printed))]
+    problems = [f"README row for {name} lacks {k}" for k in sorted((PRINTED[kind] & set(measured)) - set(printed))]
     for key, (value, half) in printed.items():
+        if key not in measured:            # the shapes' MIG and colour kept: tests/test_shapes_pages.py
+            continue
         if not within(value, measured[key], half + SLACK[key]):
             problems.append(f"{name}: README prints {key} = {value}, re-measured {measured[key]}")
     return problems
@@ -98,7 +100,7 @@ def test_card_reference_figures_are_remeasured(name):
     card = models.load(name).card
     recorded, measured = card.get("metrics_reference"), remeasured(name)
     assert recorded, f"{name}: card has no metrics_reference (python -m models.evaluate --reference --write {name})"
-    for key in PRINTED[card["kind"]]:
+    for key in PRINTED[card["kind"]] & set(measured):
         assert within(recorded[key], measured[key], SLACK[key]), (key, recorded[key], measured[key])
     if card["kind"] == "gan":
         np.testing.assert_allclose(recorded["class_share"], measured["class_share"], atol=SLACK["max_class_share"])
@@ -109,7 +111,7 @@ def test_card_full_split_figures_agree_with_the_reference_set(name):
     card = models.load(name).card
     full, measured = card["metrics"], remeasured(name)
     tolerances = FULL_SPLIT_TOLERANCE.get(card["dataset"]["name"], {})
-    keys = PRINTED[card["kind"]] - {"frechet_distance", "frechet_distance_real_test"}
+    keys = (PRINTED[card["kind"]] & set(measured)) - {"frechet_distance", "frechet_distance_real_test"}
     for key in keys:
         tol = tolerances.get(key, SLACK[key])
         assert within(full[key], measured[key], tol), f"{name}: card {key} {full[key]}, reference set {measured[key]}"
@@ -137,7 +139,7 @@ def test_quality_bars_on_remeasured_figures(name):
     got = remeasured(name)
     if kind == "classifier":
         assert got["test_accuracy"] >= BARS[ds]["classifier"]
-    elif kind == "vae" and name == f"{ds}-vae":          # the main VAE of each data set
+    elif kind == "vae" and name == f"{ds}-vae" and ds in BARS:   # the main VAE of each data set
         assert got["recon_class_accuracy"] >= BARS[ds]["recon"]
     elif kind == "gan":                          # no mode collapse: every class 5-15% of 10k votes
         assert got["n_samples"] == 10_000

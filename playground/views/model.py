@@ -40,6 +40,7 @@ CURVES = {
     "train_loss": "training loss", "test_neg_elbo": "held-out negative ELBO", "test_kl": "held-out KL",
     "loss_d": "discriminator loss", "loss_g": "generator loss", "d_real": "D(real)", "d_fake": "D(generated)",
     "train_accuracy": "training accuracy", "test_accuracy": "held-out accuracy",
+    "mig": "MIG (known factors)",
 }
 
 
