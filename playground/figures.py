@@ -17,8 +17,9 @@ def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, lab
                extent: np.ndarray | None = None, axis_titles=("dim 1", "dim 2"),
                height: int = 560, marker_size: int = 5, dragmode: str = "lasso",
                training: np.ndarray | None = None) -> go.Figure:
-    """Scatter of the map (WebGL), one trace per class so the legend toggles classes. `training`
-    (bool per point) draws the model's training images hollow and says so on hover.
+    """Scatter of the map (WebGL), one legend entry per class so the legend toggles classes. `training`
+    (bool per point) draws the model's training images hollow (a second trace of the class) and says
+    so on hover.
 
     Each point's `customdata` is its index in the map, which selections report back. `selected`
     points are shown the way Plotly shows a selection made in the chart (the others dimmed), as
@@ -28,26 +29,30 @@ def map_figure(y: np.ndarray, labels: np.ndarray, class_names: list[str], *, lab
     idx = np.arange(len(y))
     chosen = np.zeros(len(y), bool)
     chosen[[i for i in selected if 0 <= i < len(y)]] = True
+    is_training = None if training is None or len(training) != len(y) else np.asarray(training, bool)
     for c, name in enumerate(class_names):
-        m = labels == c
-        if not m.any():
+        in_class = labels == c
+        if not in_class.any():
             continue
-        extra = {}
-        if chosen.any():
-            extra = dict(selectedpoints=np.flatnonzero(chosen[m]).tolist(),
-                         unselected=dict(marker=dict(opacity=0.12)))
-        if training is not None and len(training) == len(y):
-            t = np.asarray(training, bool)[m]
-            extra.update(text=np.where(t, "training image", "held out").tolist())
-            symbol = np.where(t, "circle-open", "circle").tolist()
-            hover = f"{label_source}: {name}<br>index %{{customdata}} · %{{text}}<extra></extra>"
-        else:
-            symbol, hover = "circle", f"{label_source}: {name}<br>index %{{customdata}}<extra></extra>"
-        fig.add_trace(go.Scattergl(
-            x=y[m, 0], y=y[m, 1], mode="markers", name=f"{c}: {name}" if name != str(c) else name,
-            customdata=idx[m], marker=dict(size=marker_size, color=PALETTE[c % 10], opacity=0.75,
-                                           symbol=symbol),
-            hovertemplate=hover, **extra))
+        # held-out and training images as two traces of one legend entry: a scalar symbol and hover
+        # text, not one per point (70,000 of each would add megabytes to the page)
+        parts = [(in_class, "circle", "")] if is_training is None else [
+            (in_class & ~is_training, "circle", " · held out"),
+            (in_class & is_training, "circle-open", " · training image")]
+        legend = True
+        for m, symbol, what in parts:
+            if not m.any():
+                continue
+            extra = {}
+            if chosen.any():
+                extra = dict(selectedpoints=np.flatnonzero(chosen[m]).tolist(),
+                             unselected=dict(marker=dict(opacity=0.12)))
+            fig.add_trace(go.Scattergl(
+                x=y[m, 0], y=y[m, 1], mode="markers", name=f"{c}: {name}" if name != str(c) else name,
+                legendgroup=f"class-{c}", showlegend=legend, customdata=idx[m],
+                marker=dict(size=marker_size, color=PALETTE[c % 10], opacity=0.75, symbol=symbol),
+                hovertemplate=f"{label_source}: {name}<br>index %{{customdata}}{what}<extra></extra>", **extra))
+            legend = False
     if path is not None and len(path):
         fig.add_trace(go.Scatter(
             x=path[:, 0], y=path[:, 1], mode="lines+markers", name="path",

@@ -35,7 +35,8 @@ def test_the_preview_is_the_default_models_map_as_the_page_builds_it():
     assert [t.name for t in still.data] == [t.name for t in page.data]
     for a, b in zip(still.data, page.data):
         assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y) and a.marker.color == b.marker.color
-        assert list(a.marker.symbol) == list(b.marker.symbol) and "circle-open" in a.marker.symbol
+        assert a.marker.symbol == b.marker.symbol and a.showlegend == b.showlegend
+    assert sum(len(t.x) for t in still.data if t.marker.symbol == "circle-open") == 8_000      # training
     assert still.layout.xaxis.title.text == page.layout.xaxis.title.text
 
 

@@ -292,8 +292,12 @@ def test_the_map_shows_all_10000_digits_by_default_with_the_training_ones_marked
     assert picker.value == 10_000 and picker.options == ["2,000", "5,000", "10,000 (all shipped images)"]
     chart = at.get("plotly_chart")[0].proto.spec
     fig = json.loads(chart)
-    symbols = [s for t in fig["data"] for s in (t["marker"].get("symbol") or [])]
-    assert symbols.count("circle-open") == 8_000 and symbols.count("circle") == 2_000
+    count = {}
+    for t in fig["data"]:
+        count[t["marker"]["symbol"]] = count.get(t["marker"]["symbol"], 0) + len(plotly_array(t["customdata"]))
+        assert ("training image" in t["hovertemplate"]) == (t["marker"]["symbol"] == "circle-open")
+    assert count == {"circle": 2_000, "circle-open": 8_000}                 # training ones hollow
+    assert sum(t.get("showlegend", True) for t in fig["data"]) == 10        # one legend entry a class
 
 
 def test_a_smaller_map_is_picked_by_link_or_by_the_picker_and_kept_in_the_url():
