@@ -43,7 +43,7 @@ function dragStats() {
                             // the browser's decoder: 'loading', 'ready' or 'failed' (and why), how
                             // many frames it decoded, when, pointer-to-pixels per frame (ms), the last one
                             decoder: 'off', decoderError: '', decodes: 0, decodeStamps: [], decodeLat: [],
-                            frame: null };
+                            decodeMs: [], frame: null };
   }
   return window.__latentDrag;
 }
@@ -307,6 +307,7 @@ function workerSaid(state, msg) {
       state.frame = { id: msg.id, uv: msg.uv, z: msg.z, shape: msg.shape, rgba: msg.rgba };
       stats.decodes++;
       pushBounded(stats.decodeStamps, performance.now());
+      pushBounded(stats.decodeMs, msg.ms);                // the worker's own time per frame
       stats.frame = { id: msg.id, uv: msg.uv, z: Array.from(msg.z), shape: msg.shape, ms: msg.ms, rgba: msg.rgba };
       if (!state.exactIsCurrent) drawPreview(state);
       const start = state.requestStarts.get(msg.id);
