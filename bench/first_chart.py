@@ -32,7 +32,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 st.title("Minimal app")
-y = np.random.default_rng(0).normal(size=(2000, 2))
+y = np.random.default_rng(0).normal(size=(10000, 2))   # the default map's size (map_points.DEFAULT_POINTS)
 st.plotly_chart(go.Figure(go.Scattergl(x=y[:, 0], y=y[:, 1], mode="markers")))
 '''
 # A drawn Plotly chart holding at least 1,000 points (the app's loading placeholder is an empty chart).
