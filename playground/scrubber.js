@@ -92,9 +92,13 @@ function setup(state) {
   const abs = (url) => new URL(url, window.location.href).href;
   try {
     if (!state.worker) {
+      // workers of mounts that have left the page (dragmap.js's too) are ended when a new one starts
+      const all = window.__latentDecoderWorkers || (window.__latentDecoderWorkers = []);
+      for (const entry of all.splice(0)) if (entry.root.isConnected) all.push(entry); else entry.worker.terminate();
       const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
       state.worker = new Worker(url);
       URL.revokeObjectURL(url);
+      all.push({ root: state.root, worker: state.worker });
       state.worker.onmessage = (event) => said(state, event.data);
       state.worker.onerror = (event) => { event.preventDefault(); failed(state, `worker error: ${event.message || 'unknown'}`); };
     }
@@ -228,7 +232,7 @@ function attach(state) {
 
 function create(root) {
   const state = {
-    map: root.querySelector('canvas.map'), preview: root.querySelector('canvas.preview'),
+    root, map: root.querySelector('canvas.map'), preview: root.querySelector('canvas.preview'),
     slider: root.querySelector('input.position'), status: root.querySelector('.status'),
     play: root.querySelector('button.play'), drawButton: root.querySelector('button.draw'),
     lineButton: root.querySelector('button.line'), small: document.createElement('canvas'),
