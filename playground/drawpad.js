@@ -71,6 +71,13 @@ export default function ({ parentElement, setStateValue, data }) {
   }
   if (canvas.dataset.ready) return;          // mounted once; reruns keep the drawing
   canvas.dataset.ready = '1';
+  if (data && Array.isArray(data.canvas)) {  // (height, width) in screen pixels: the image's aspect
+    const [h, w] = data.canvas;
+    canvas.height = h; canvas.width = w;
+    for (const el of [parentElement.querySelector('.stack'), canvas, under]) {
+      el.style.width = `${w}px`; el.style.height = `${h}px`;
+    }
+  }
   const width = (data && data.width) || 20;
   const ctx = canvas.getContext('2d');
   const mask = Boolean(data && data.background);

@@ -6,7 +6,9 @@ the pad sends the picture as a PNG data URL (state value `png`); Clear sends Non
 one picture (bounded by the canvas size), no list of strokes.
 
 With `background` (an image), the pad is a brush for a mask: the image shows under it, the strokes
-over it in colour, and the picture sent is the strokes alone, light on black, as above.
+over it in colour, and the picture sent is the strokes alone, light on black, as above. `size`
+(height, width) sets the canvas in screen pixels (default 280 x 280), so a mask for an image that
+is not square keeps the image's aspect.
 """
 from __future__ import annotations
 
@@ -35,14 +37,20 @@ DRAW_HINT = "Draw one digit or item, large, in the middle."
 BRUSH_HINT = "Paint over the part to hide."
 
 
-def drawpad(key: str, background: str | None = None) -> bytes | None:
+SIDE = 280                       # the default canvas, square
+MIN_SIDE, MAX_SIDE = 64, 560     # a canvas side asked for is kept within these
+
+
+def drawpad(key: str, background: str | None = None, size: tuple[int, int] = (SIDE, SIDE)) -> bytes | None:
     """Mount the pad; returns the drawing as PNG bytes, or None while it is empty.
 
-    `background`: a PNG data URL shown under the pad (mask mode; see the module's docstring)."""
+    `background`: a PNG data URL shown under the pad (mask mode; see the module's docstring).
+    `size`: the canvas's (height, width) in screen pixels, each kept within 64 to 560."""
+    height, width = (int(min(max(v, MIN_SIDE), MAX_SIDE)) for v in size)
     previous = (st.session_state.get(key) or {}).get("png")
     if not _is_png_url(previous):
         previous = None
-    data = {"width": 20, "png": previous, "background": background,
+    data = {"width": 20, "png": previous, "background": background, "canvas": [height, width],
             "hint": BRUSH_HINT if background else DRAW_HINT}
     result = _pad(key=key, data=data, on_png_change=lambda: None)
     url = getattr(result, "png", None)

@@ -1,7 +1,10 @@
 """Fill in missing parts of an image with a generative model (no Streamlit; torch, batched).
 
-`known` is a bool (28, 28) mask, True where a pixel is kept. Every algorithm looks only at the
-known pixels and returns completions whose known pixels are the image's own.
+Any image shape a model has: `image` is laid out as reference sets store it, (H, W) for a grey
+model and (3, H, W) for a colour one (`model.image_shape` = (C, H, W)); `known` is a bool (H, W)
+mask, True where a pixel (all its channels) is kept. Every algorithm looks only at the known pixels
+and returns completions in the image's layout, (n, H, W) or (n, 3, H, W), whose known pixels are
+the image's own.
 
 VAE (a decoder p(x|z) of independent Bernoulli pixels, a prior N(0, I), an encoder q(z|x)):
 
@@ -20,6 +23,13 @@ VAE (a decoder p(x|z) of independent Bernoulli pixels, a prior N(0, I), an encod
 
 GAN (no encoder, no likelihood): masked latent optimisation - Adam on z to match the known pixels
 (MSE) plus a weak pull to the prior's shell, many restarts in one batch, best MSE first.
+
+A model brought as an adapter file (`models.adapters`) gives decoded images and posterior means
+only: no decoder likelihood, no encoder variance, no gradients. Of the above only the encoder and
+decoder are left, so an adapter VAE gets `encode_decode` (pseudo-Gibbs with the posterior mean in
+place of a draw: x_missing <- decode(encode(x)), repeated from several starts, ranked by the MSE on
+the known pixels); `methods(model)` says which methods a model can use and, in words, why not the
+others.
 """
 from __future__ import annotations
 
@@ -31,7 +41,8 @@ import torch
 import torch.nn.functional as F
 
 Progress = Callable[[float, str], None]
-SIDE = 28
+SIDE = 28                      # the shipped checkpoints' side (the default mask size)
+PAD = 280                      # the brush pad's longest side in screen pixels
 PRESETS = {
     "top": "Top half",
     "bottom": "Bottom half",
@@ -43,38 +54,48 @@ PRESETS = {
 
 
 # ---- masks --------------------------------------------------------------------------------------
-def hidden_preset(name: str, seed: int = 0) -> np.ndarray:
-    """The hidden part for a preset (True = hidden): a half, a centred 14x14 square, or 50% of the
-    pixels at random (seeded: same seed, same pixels)."""
-    h = np.zeros((SIDE, SIDE), bool)
-    half = SIDE // 2
+def hidden_preset(name: str, seed: int = 0, size: tuple[int, int] = (SIDE, SIDE)) -> np.ndarray:
+    """The hidden part (True = hidden) of an image of `size` (height, width) for a preset: a half,
+    a centred square of half the shorter side, or 50% of the pixels at random (seeded: same seed,
+    same pixels)."""
+    rows, cols = (int(v) for v in size)
+    h = np.zeros((rows, cols), bool)
     if name == "top":
-        h[:half] = True
+        h[:rows // 2] = True
     elif name == "bottom":
-        h[half:] = True
+        h[rows // 2:] = True
     elif name == "left":
-        h[:, :half] = True
+        h[:, :cols // 2] = True
     elif name == "right":
-        h[:, half:] = True
+        h[:, cols // 2:] = True
     elif name == "centre":
-        q = SIDE // 4
-        h[q:SIDE - q, q:SIDE - q] = True
+        side = min(rows, cols) // 2
+        t, l = (rows - side) // 2, (cols - side) // 2
+        h[t:t + side, l:l + side] = True
     elif name == "random":
-        idx = np.random.default_rng(seed).permutation(SIDE * SIDE)[: SIDE * SIDE // 2]
+        idx = np.random.default_rng(seed).permutation(rows * cols)[: rows * cols // 2]
         h.flat[idx] = True
     else:
         raise ValueError(f"unknown mask preset {name!r}; choose one of {', '.join(PRESETS)}")
     return h
 
 
-def check(image, known) -> tuple[np.ndarray, np.ndarray]:
-    """Validate an image and its mask; return them as float32 (28, 28) and bool (28, 28)."""
+def image_layout(shape) -> tuple[int, ...]:
+    """The layout of one image of a model of `shape` (C, H, W): (H, W) grey, (3, H, W) colour."""
+    c, h, w = (int(v) for v in shape)
+    return (h, w) if c == 1 else (c, h, w)
+
+
+def check(image, known, shape=(1, SIDE, SIDE)) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an image and its mask for a model of `shape` (C, H, W); return them as float32
+    (H, W) or (3, H, W) and bool (H, W)."""
     x = np.asarray(image)
     k = np.asarray(known)
-    if x.shape != (SIDE, SIDE):
-        raise ValueError(f"image must have shape (28, 28); got {x.shape}")
-    if k.shape != (SIDE, SIDE):
-        raise ValueError(f"known must be a (28, 28) mask; got {k.shape}")
+    want = image_layout(shape)
+    if x.shape != want:
+        raise ValueError(f"image must have shape {want}; got {x.shape}")
+    if k.shape != want[-2:]:
+        raise ValueError(f"known must be a {want[-2:]} mask; got {k.shape}")
     if k.dtype != bool:
         raise ValueError(f"known must be a bool mask (True where the pixel is kept); got {k.dtype}")
     x = x.astype(np.float32)
@@ -88,21 +109,22 @@ def check(image, known) -> tuple[np.ndarray, np.ndarray]:
 
 
 def clamp(images, image, known) -> np.ndarray:
-    """Put the known pixels of `image` back into every one of `images` (…, 28, 28)."""
+    """Put the known pixels (all channels) of `image` back into every one of `images` (…, H, W)."""
     return np.where(known, image, images).astype(np.float32)
 
 
 def masked_error(completions, truth, known) -> np.ndarray:
-    """Mean squared error of each completion on the hidden pixels only."""
+    """Mean squared error of each completion on the hidden pixels only (over their channels too)."""
     hidden = ~np.asarray(known, bool)
-    c = np.asarray(completions, np.float32).reshape(-1, SIDE, SIDE)
-    return ((c - np.asarray(truth, np.float32)) ** 2)[:, hidden].mean(1)
+    t = np.asarray(truth, np.float32)
+    c = np.asarray(completions, np.float32).reshape(-1, *t.shape)
+    return ((c - t) ** 2)[..., hidden].reshape(len(c), -1).mean(1)
 
 
 # ---- results ------------------------------------------------------------------------------------
 @dataclass
 class Inpainting:
-    images: np.ndarray                 # (n, 28, 28) completions, best first, known pixels kept
+    images: np.ndarray                 # (n, H, W) or (n, 3, H, W) completions, best first, known pixels kept
     z: np.ndarray                      # (n, d) the code each completion decodes from
     score: np.ndarray                  # (n,) the ranking score, higher is better (see `how`)
     how: str                           # what the score is, in words
@@ -115,13 +137,43 @@ class Inpainting:
 def _vae(model):
     if model.kind != "vae":
         raise TypeError(f"{model.name} is a {model.kind}; this needs a VAE")
+    if "vae" not in model.modules:
+        raise TypeError(f"{model.name} is an adapter: {ADAPTER_VAE_WHY}")
     return model.modules["vae"]
 
 
 def _tensors(image, known):
-    x = torch.from_numpy(np.ascontiguousarray(image, np.float32)).view(1, 1, SIDE, SIDE)
-    k = torch.from_numpy(np.ascontiguousarray(known)).view(1, 1, SIDE, SIDE).float()
-    return x, k
+    """(1, C, H, W) image and (1, 1, H, W) float mask (it broadcasts over the channels)."""
+    k = np.ascontiguousarray(known)
+    x = torch.from_numpy(np.ascontiguousarray(image, np.float32)).view(1, -1, *k.shape)
+    return x, torch.from_numpy(k).view(1, 1, *k.shape).float()
+
+
+def _layout(images: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """(n, C, H, W) -> the image's layout: (n, H, W) grey, (n, 3, H, W) colour."""
+    return images.reshape(len(images), *image.shape)
+
+
+# ---- which methods a model can use ----------------------------------------------------------
+ADAPTER_VAE_WHY = ("an adapter gives decoded images and posterior means only - no decoder "
+                   "likelihood, no encoder variance and no gradients - so the methods that need "
+                   "them (best codes by gradient ascent, Metropolis-within-Gibbs, pseudo-Gibbs with "
+                   "sampled codes) cannot run")
+ADAPTER_GAN_WHY = ("an adapter GAN gives decoded images only: masked latent optimisation needs "
+                   "gradients through the generator, which an adapter file does not give")
+
+
+def methods(model) -> tuple[list[str], str]:
+    """The method names a model can use on the page, and (when some are missing) why, in words;
+    no methods at all means the model cannot fill in."""
+    adapter = not model.modules
+    if model.kind == "vae":
+        if adapter:
+            return ["Iterative encode-decode"], ADAPTER_VAE_WHY + "; what is left is iterative encode-decode."
+        return ["Best codes + Metropolis-within-Gibbs", "Metropolis-within-Gibbs", "Pseudo-Gibbs"], ""
+    if model.kind == "gan":
+        return ([], ADAPTER_GAN_WHY) if adapter else (["Masked latent optimisation"], "")
+    return [], f"{model.name} is a {model.kind}: it has no decoder"
 
 
 def log_joint(vae, z, x, k) -> torch.Tensor:
@@ -138,7 +190,7 @@ def _log_normal(z, mu, logvar) -> torch.Tensor:
 @torch.inference_mode()
 def _chains(vae, z0, x, k, steps: int, g: torch.Generator, metropolis: bool):
     """Run len(z0) chains in one batch. Returns codes (c, steps + 1, d), decoded means of the last
-    state (c, 1, 28, 28) and the acceptance rate (1.0 for pseudo-Gibbs)."""
+    state (c, C, H, W) and the acceptance rate (1.0 for pseudo-Gibbs)."""
     z = z0.clone()
     lj = log_joint(vae, z, x, k)
     probs = torch.sigmoid(vae.decode_logits(z))
@@ -185,7 +237,7 @@ def metropolis_within_gibbs(model, image, known, chains: int = 8, steps: int = 5
 
 def _sample(model, image, known, chains, steps, seed, metropolis):
     vae = _vae(model)
-    image, known = check(image, known)
+    image, known = check(image, known, model.image_shape)
     _check_counts(chains=chains, steps=steps)
     x, k = _tensors(image, known)
     g = torch.Generator().manual_seed(int(seed))
@@ -195,7 +247,7 @@ def _sample(model, image, known, chains, steps, seed, metropolis):
     path, probs, rate = _chains(vae, z0, x, k, steps, g, metropolis)
     with torch.inference_mode():
         score = log_joint(vae, path[:, -1], x, k)
-    return Inpainting(images=clamp(probs[:, 0].numpy(), image, known), z=path[:, -1].numpy(),
+    return Inpainting(images=clamp(_layout(probs.numpy(), image), image, known), z=path[:, -1].numpy(),
                       score=score.numpy(), chains=path.numpy(), accept=rate,
                       how="log p(x_known | z) + log p(z) of the chain's last code (nats, up to a constant)")
 
@@ -204,7 +256,7 @@ def map_codes(model, image, known, z0, steps: int = 100, lr: float = 0.1) -> tup
     """Adam from each start z0 (r, d) towards the maximum of log p(x_known | z) + log p(z).
     Returns the codes (r, d) and their log joint (r,)."""
     vae = _vae(model)
-    image, known = check(image, known)
+    image, known = check(image, known, model.image_shape)
     x, k = _tensors(image, known)
     z, lj = _map(vae, torch.as_tensor(np.asarray(z0, np.float32)), x, k, steps, lr)
     return z.numpy(), lj.numpy()
@@ -240,7 +292,7 @@ def _log_volume(vae, z, x, k) -> torch.Tensor:
         jac = torch.func.vmap(torch.func.jacfwd(logits_of))(z.detach())        # (r, 784, d)
     with torch.inference_mode():
         p = torch.sigmoid(vae.decode_logits(z)).flatten(1)
-        w = p * (1 - p) * k.flatten(1)
+        w = p * (1 - p) * k.expand(1, *x.shape[1:]).flatten(1)
         h = torch.einsum("rpi,rp,rpj->rij", jac, w, jac) + torch.eye(d)
         return -0.5 * torch.logdet(h)
 
@@ -249,7 +301,7 @@ def _log_volume(vae, z, x, k) -> torch.Tensor:
 def mode_mass(vae, z, x, k, samples: int, g: torch.Generator):
     """Importance-sampled log posterior mass around each code z (r, d), up to a shared constant:
     log mean_j p(x_known, z_j) / q(z_j | x̂), z_j ~ q(z | x̂), where x̂ is the image completed by z
-    and q the encoder. Returns (log mass (r,), mean completion under the weights (r, 1, 28, 28))."""
+    and q the encoder. Returns (log mass (r,), mean completion under the weights (r, C, H, W))."""
     with torch.inference_mode():
         r, d = z.shape
         xhat = x * k + torch.sigmoid(vae.decode_logits(z)) * (1 - k)
@@ -262,7 +314,7 @@ def mode_mass(vae, z, x, k, samples: int, g: torch.Generator):
         logw = (ll - 0.5 * zs.pow(2).sum(1) - _log_normal(zs, mu_s, lv_s)).view(samples, r)
         mass = torch.logsumexp(logw, 0) - np.log(samples)
         w = torch.softmax(logw, 0)                                           # (samples, r)
-        mean = (w[:, :, None, None, None] * torch.sigmoid(logits).view(samples, r, 1, SIDE, SIDE)).sum(0)
+        mean = (w[:, :, None, None, None] * torch.sigmoid(logits).view(samples, r, *x.shape[1:])).sum(0)
         return mass, mean
 
 
@@ -271,7 +323,7 @@ def complete(model, image, known, n: int = 8, seed: int = 0, *, restarts: int = 
              samples: int = 32, picture: str = "map", encoder_start: bool = True,
              progress: Progress | None = None) -> Inpainting:
     """`n` completions of `image` where `known` is False, best first (see the module's docstring)."""
-    image, known = check(image, known)
+    image, known = check(image, known, model.image_shape)
     _check_counts(n=n, restarts=restarts, steps=steps)
     if model.kind == "gan":
         return _gan(model, image, known, n, seed, restarts, steps, distinct, progress)
@@ -304,7 +356,7 @@ def complete(model, image, known, n: int = 8, seed: int = 0, *, restarts: int = 
         # the chains' last states: plausible completions drawn from p(z | x_known), ranked after the modes
         tail = score.min() - 1 - torch.arange(len(last), dtype=score.dtype)
         pool_z, pool_s, pool_p = torch.cat([z, path[:, -1]]), torch.cat([score, tail]), torch.cat([probs, last])
-    images = clamp(pool_p[:, 0].numpy(), image, known)
+    images = clamp(_layout(pool_p.numpy(), image), image, known)
     pick = _distinct(images, pool_s.numpy(), known, n, distinct)
     if progress:
         progress(1.0, "done")
@@ -324,7 +376,7 @@ def _distinct(images, score, known, n, min_mse) -> np.ndarray:
     for i in order:
         if len(taken) == n:
             break
-        if all(((images[i] - images[j]) ** 2)[hidden].mean() >= min_mse for j in taken):
+        if all(((images[i] - images[j]) ** 2)[..., hidden].mean() >= min_mse for j in taken):
             taken.append(int(i))
     for i in order:                       # too few distinct ones: the next best, in order
         if len(taken) == n:
@@ -338,34 +390,75 @@ def _distinct(images, score, known, n, min_mse) -> np.ndarray:
 
 def _gan(model, image, known, n, seed, restarts, steps, distinct, progress, prior_weight=1e-3):
     from models.inversion import fit_codes
+    if "generator" not in model.modules:
+        raise TypeError(f"{model.name}: {ADAPTER_GAN_WHY}")
     x, k = _tensors(image, known)
     g = torch.Generator().manual_seed(int(seed))
     r = max(restarts, n)
     z0 = torch.randn((r, model.latent_dim), generator=g)
-    zf, out, mse = fit_codes(model.modules["generator"], x, z0, steps, 0.1, prior_weight, weight=k,
+    weight = k.expand_as(x).contiguous()          # every channel of a known pixel counts once
+    zf, out, mse = fit_codes(model.modules["generator"], x, z0, steps, 0.1, prior_weight, weight=weight,
                              progress=progress, what=f"fitting {r} codes to the known pixels")
-    out = out[:, 0]
-    images = clamp(out.numpy(), image, known)
+    images = clamp(_layout(out.numpy(), image), image, known)
     pick = _distinct(images, -mse.numpy(), known, n, distinct)
     return Inpainting(images=images[pick], z=zf.numpy()[pick], score=-mse.numpy()[pick],
                       how="minus the MSE on the known pixels")
 
 
+def encode_decode(model, image, known, chains: int = 8, steps: int = 30, seed: int = 0) -> Inpainting:
+    """Iterative encode-decode, for a VAE that gives only `encode` (the posterior mean) and `decode`
+    (an adapter): pseudo-Gibbs with the mean in place of a draw. Chain 0 starts from the encoder's
+    code of the image with its hidden pixels zeroed, the others from prior draws (seeded); each step
+    decodes, puts the known pixels back and encodes again. Ranked by minus the MSE of the decoded
+    image on the known pixels (there is no likelihood to rank by)."""
+    if model.kind != "vae":
+        raise TypeError(f"{model.name} is a {model.kind}; this needs a VAE")
+    image, known = check(image, known, model.image_shape)
+    _check_counts(chains=chains, steps=steps)
+    c, h, w = model.image_shape
+    x = image.reshape(1, c, h, w)
+    z = np.concatenate([model.encode(np.where(known, x, 0).astype(np.float32)),
+                        model.sample(chains, seed=seed)])[:chains].astype(np.float32)
+    path = [z]
+    for _ in range(steps):
+        xhat = np.where(known, x, model.decode(z)).astype(np.float32)
+        z = np.asarray(model.encode(xhat), np.float32)
+        path.append(z)
+    out = model.decode(z)
+    score = -((out - x) ** 2 * known).reshape(chains, -1).sum(1) / (c * known.sum())
+    order = np.argsort(-score, kind="stable")
+    chains_path = np.stack(path, 1)[order]
+    return Inpainting(images=clamp(_layout(out, image), image, known)[order], z=z[order], score=score[order],
+                      chains=chains_path, how="minus the MSE of the decoded image on the known pixels")
+
+
 def inpaint(model, image, known, n: int = 8, seed: int = 0) -> np.ndarray:
-    """float32 (n, 28, 28) completions of `image` (float32 (28, 28) in [0, 1]) where `known` (bool
-    (28, 28)) is False, best first; the known pixels are unchanged. VAE or GAN."""
+    """float32 completions, (n, H, W) or (n, 3, H, W), of `image` (float32 (H, W) grey or (3, H, W)
+    colour, in [0, 1]) where `known` (bool (H, W)) is False, best first; the known pixels are
+    unchanged. VAE or GAN."""
     return complete(model, image, known, n=n, seed=seed).images
 
 
-def hidden_from_strokes(paint, threshold: float = 0.15) -> np.ndarray:
-    """A painted mask -> hidden (28, 28) bool: `paint` is a grayscale array in [0, 1] whose sides
-    are multiples of 28 (the drawing pad's 280 x 280); a cell is hidden when the share of it painted
-    exceeds `threshold`."""
+def pad_size(size: tuple[int, int] = (SIDE, SIDE), longest: int = PAD) -> tuple[int, int]:
+    """The brush pad's canvas (height, width) in screen pixels for images of `size` (H, W): the
+    largest whole multiple of each side whose longer side is at most `longest` (the image's aspect
+    kept exactly, so every cell is the same square of screen pixels)."""
+    h, w = (int(v) for v in size)
+    f = max(1, longest // max(h, w))
+    return h * f, w * f
+
+
+def hidden_from_strokes(paint, threshold: float = 0.15, size: tuple[int, int] = (SIDE, SIDE)) -> np.ndarray:
+    """A painted mask -> hidden (H, W) bool for images of `size` (H, W): `paint` is a grayscale
+    array in [0, 1] whose height and width are multiples of H and W (the drawing pad's canvas,
+    `pad_size`); a cell is hidden when the share of it painted exceeds `threshold`."""
+    rows, cols = (int(v) for v in size)
     a = np.asarray(paint, np.float32)
-    if a.ndim != 2 or a.shape[0] % SIDE or a.shape[1] % SIDE or not a.size:
-        raise ValueError(f"a painted mask must be 2-D with sides that are multiples of 28; got {a.shape}")
-    fy, fx = a.shape[0] // SIDE, a.shape[1] // SIDE
-    return a.reshape(SIDE, fy, SIDE, fx).mean((1, 3)) > threshold
+    if a.ndim != 2 or a.shape[0] % rows or a.shape[1] % cols or not a.size:
+        what = f"{rows}" if rows == cols else f"{rows} (height) and {cols} (width)"
+        raise ValueError(f"a painted mask must be 2-D with sides that are multiples of {what}; got {a.shape}")
+    fy, fx = a.shape[0] // rows, a.shape[1] // cols
+    return a.reshape(rows, fy, cols, fx).mean((1, 3)) > threshold
 
 
 def shown_masked(image, known, shade: float = 0.35) -> np.ndarray:
