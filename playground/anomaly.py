@@ -20,6 +20,12 @@ Three scores, each higher meaning more unusual:
   cross-entropy of a perfect reconstruction). What is left is the nats the model pays above that
   floor: a KL divergence, >= 0 up to the ELBO's sampling noise.
 
+Any image shape (C, H, W) a model has: the Bernoulli likelihood and the entropy floor sum over all
+C * H * W values, the PNG is grey or RGB as the image is. A model brought as an adapter file gives
+only `encode` (the posterior mean) and `decode`: its score is the reconstruction error alone (the
+others need the decoder's logits and the encoder's variance), and an adapter GAN has none (inversion
+needs gradients through the generator).
+
 `scores(model, images)` is the entry point; `roc_auc` measures how well a score separates two sets.
 """
 from __future__ import annotations
@@ -31,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.latent_model import as_images
+from models.latent_model import IMAGE_SHAPE, as_images
 
 SCORES = ("recon", "elbo", "complexity", "excess")
 LABELS = {
@@ -46,11 +52,27 @@ UNITS = {"recon": "MSE", "elbo": "nats", "complexity": "bits", "excess": "nats"}
 BATCH = 500
 
 
-def _images(images) -> torch.Tensor:
-    """Validated float32 (N, 1, 28, 28) in [0, 1] (`as_images` says what is wrong otherwise)."""
+def _images(images, shape=None) -> torch.Tensor:
+    """Validated float32 (N, C, H, W) in [0, 1] (`as_images` says what is wrong otherwise). `shape`:
+    the model's (C, H, W); None takes the images' own ((N, H, W) is grey; default 1 x 28 x 28 when
+    there are none)."""
     if isinstance(images, (list, tuple)) and len(images) == 0:
-        images = np.zeros((0, 1, 28, 28), np.float32)
-    return as_images(images)
+        images = np.zeros((0, *(shape or IMAGE_SHAPE)), np.float32)
+    if shape is None:
+        a = np.shape(images)
+        shape = (1, *a[1:]) if len(a) == 3 else tuple(a[1:]) if len(a) == 4 else IMAGE_SHAPE
+    return as_images(images, shape)
+
+
+def is_adapter(model) -> bool:
+    """A model brought as an adapter file: no torch modules, only encode and decode."""
+    return not model.modules
+
+
+ADAPTER_WHY = ("an adapter gives the posterior mean and decoded images only, not the decoder's "
+               "likelihood or the encoder's variance")
+ADAPTER_GAN_WHY = ("an adapter GAN gives decoded images only: its reconstruction error needs "
+                   "inversion, and inversion needs gradients through the generator")
 
 
 def _needs_vae(model, score: str) -> None:
@@ -58,14 +80,21 @@ def _needs_vae(model, score: str) -> None:
         raise TypeError(f"{model.name} is a {model.kind}: the {LABELS.get(score, score)} needs a VAE "
                         "(an encoder and a decoder likelihood); a GAN has only the reconstruction "
                         "error, by inversion")
+    if is_adapter(model):
+        raise TypeError(f"{model.name}: the {LABELS.get(score, score)} needs the decoder's likelihood "
+                        f"and the encoder's variance; {ADAPTER_WHY}")
 
 
 def reconstruction_error(model, images, **inversion) -> np.ndarray:
     """(N,) pixel MSE of each image against the model's reconstruction of it (see the module doc).
     `inversion`: settings passed to `models.inversion.invert` for a GAN (restarts, steps...)."""
-    x = _images(images)
+    x = _images(images, model.image_shape)
     if len(x) == 0:
         return np.zeros(0)
+    if model.kind == "vae" and is_adapter(model):
+        out = [((model.decode(model.encode(xb)) - xb) ** 2).reshape(len(xb), -1).mean(1)
+               for xb in (x[i:i + BATCH].numpy() for i in range(0, len(x), BATCH))]
+        return np.concatenate(out).astype(np.float64)
     if model.kind == "vae":
         vae = model.modules["vae"]
         out = []
@@ -75,6 +104,8 @@ def reconstruction_error(model, images, **inversion) -> np.ndarray:
                 rec = torch.sigmoid(vae.decode_logits(vae.encode(xb)[0]))
                 out.append((rec - xb).pow(2).flatten(1).mean(1))
         return torch.cat(out).double().numpy()
+    if model.kind == "gan" and is_adapter(model):
+        raise TypeError(f"{model.name}: {ADAPTER_GAN_WHY}")
     if model.kind == "gan":
         from models.inversion import invert
         return np.asarray(invert(model, x.numpy(), **inversion).mse, np.float64)
@@ -87,7 +118,7 @@ def neg_elbo(model, images, samples: int = 1, importance: bool = False, seed: in
     _needs_vae(model, "elbo")
     if samples < 1:
         raise ValueError("samples must be at least 1")
-    x = _images(images)
+    x = _images(images, model.image_shape)
     if len(x) == 0:
         return np.zeros(0)
     vae = model.modules["vae"]
@@ -117,16 +148,18 @@ def neg_elbo(model, images, samples: int = 1, importance: bool = False, seed: in
 
 
 def png_bits(images) -> np.ndarray:
-    """(N,) length in bits of each image saved as an 8-bit grayscale PNG (Pillow's default zlib
-    level): the generic compressor of Serrà et al. (2020). Images are float [0, 1] (N, 1, 28, 28)."""
+    """(N,) length in bits of each image saved as an 8-bit PNG, grayscale for (N, 1, H, W) and
+    RGB for (N, 3, H, W) (Pillow's default zlib level): the generic compressor of Serrà et al.
+    (2020). Images are float [0, 1]."""
     from PIL import Image
 
-    x = _images(images).numpy()[:, 0]
+    x = _images(images).numpy()
     q = np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
+    q, mode = (q[:, 0], "L") if q.shape[1] == 1 else (q.transpose(0, 2, 3, 1), "RGB")
     out = np.empty(len(q))
     for i, im in enumerate(q):
         buf = io.BytesIO()
-        Image.fromarray(im, "L").save(buf, "PNG")
+        Image.fromarray(np.ascontiguousarray(im), mode).save(buf, "PNG")
         out[i] = 8 * buf.getbuffer().nbytes
     return out
 
@@ -140,7 +173,8 @@ def complexity_corrected(model, images, samples: int = 1, seed: int = 0) -> np.n
 def entropy_floor(images) -> np.ndarray:
     """(N,) sum over pixels of the binary entropy H(x_i) in nats: the Bernoulli cross-entropy of a
     perfect reconstruction, the least any Bernoulli decoder can pay for the image (0 for pure
-    black and white, 784 ln 2 = 543 nats for an all-grey 0.5 image)."""
+    black and white, 784 ln 2 = 543 nats for an all-grey 0.5 image of 28 x 28; C * H * W ln 2 for
+    any shape)."""
     x = _images(images).double()
     h = -(torch.special.xlogy(x, x) + torch.special.xlogy(1 - x, 1 - x))      # 0 log 0 = 0
     return h.flatten(1).sum(1).numpy()
@@ -149,17 +183,19 @@ def entropy_floor(images) -> np.ndarray:
 def score_table(model, images, samples: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
     """Every score the model can give (`available_scores`), the -ELBO computed once for all three
     that use it. A GAN's reconstruction error needs inversion: not computed here (too slow for a
-    set), so a GAN gets an empty table."""
+    set), so a GAN gets an empty table; an adapter VAE gets its reconstruction error alone."""
     if model.kind != "vae":
         return {}
-    x = _images(images)
+    x = _images(images, model.image_shape)
+    if is_adapter(model):
+        return dict(recon=reconstruction_error(model, x))
     elbo = neg_elbo(model, x, samples, seed=seed)
     return dict(recon=reconstruction_error(model, x), elbo=elbo,
                 complexity=elbo / math.log(2) - png_bits(x), excess=elbo - entropy_floor(x))
 
 
 def scores(model, images, score: str = "recon", **options) -> np.ndarray:
-    """(N,) float64 anomaly scores of float32 images (N, 1, 28, 28) in [0, 1], higher meaning more
+    """(N,) float64 anomaly scores of float32 images (N, C, H, W) in [0, 1], higher meaning more
     unusual. `score`: "recon" (any generative model; a GAN by inversion), "elbo", "complexity" or
     "excess" (a VAE). `options` go to the score's function (samples, seed; a GAN's inversion settings)."""
     if score == "recon":
@@ -170,12 +206,14 @@ def scores(model, images, score: str = "recon", **options) -> np.ndarray:
         return complexity_corrected(model, images, **options)
     if score == "excess":
         _needs_vae(model, "excess")
-        return neg_elbo(model, images, **options) - entropy_floor(images)
+        return neg_elbo(model, images, **options) - entropy_floor(_images(images, model.image_shape))
     raise ValueError(f"unknown score {score!r}: pick one of {', '.join(SCORES)}")
 
 
 def available_scores(model) -> tuple[str, ...]:
-    """The scores this model can give."""
+    """The scores this model can give (an adapter VAE: the reconstruction error; an adapter GAN: none)."""
+    if is_adapter(model):
+        return ("recon",) if model.kind == "vae" else ()
     return SCORES if model.kind == "vae" else ("recon",) if model.kind == "gan" else ()
 
 

@@ -53,7 +53,7 @@ def set_scores(name: str, dataset: str) -> dict:
 def _set_scores(name: str, sha: str, stamp: tuple) -> dict:
     m = session.load_model(name)
     images = session.reference(stamp[0])[0]
-    return anomaly.score_table(m, images[:, None].astype(np.float32) / 255)
+    return anomaly.score_table(m, m.as_input(images))
 
 
 def remember_flag() -> None:
@@ -65,14 +65,23 @@ m = session.header(
     "Which images does the model find unusual? Every reference image is scored, higher meaning more "
     "unusual; the map is coloured by the score, and uploads above a percentile you choose are flagged.",
     needs_classifier=False)
-session.only_own_format(m, "Spotting anomalies")
+if not anomaly.available_scores(m):
+    st.info(f"Spotting anomalies cannot use **{m.name}**: {anomaly.ADAPTER_GAN_WHY}, which an adapter "
+            "file does not give. Pick another model to try it.", icon=":material/info:")
+    st.stop()
 ref_images, ref_labels = session.reference(m.dataset)
+C, H, W = m.image_shape
 
 # ---- the model's own reference images, scored -----------------------------------------------------
 if m.kind == "vae":
     table = set_scores(ss.model, m.dataset)
     choices = list(anomaly.available_scores(m))
-    score = st.radio("Score", choices, format_func=anomaly.LABELS.get, horizontal=True, key="anomaly_score")
+    if anomaly.is_adapter(m):
+        st.caption(f"**{m.name}** is an adapter: its only score is the reconstruction error. The −ELBO "
+                   "and the two complexity-corrected scores need the decoder's likelihood and the "
+                   "encoder's variance, and an adapter gives the posterior mean and decoded images only.")
+    score = st.radio("Score", choices, format_func=anomaly.LABELS.get, horizontal=True,
+                     key="anomaly_score" + ("-adapter" if anomaly.is_adapter(m) else ""))
     st.caption(f"**{anomaly.LABELS[score]}**: {EXPLAIN[score]}")
     values = table[score]
     order = anomaly.most_unusual(values, TOP)
@@ -109,8 +118,9 @@ else:
 
 st.subheader("The most unusual reference images")
 cols = st.columns(8)
+grow = max(1, round(84 / max(H, W)))             # 3x for 28 x 28; each image in its own size and colour
 for r, i in enumerate(order):
-    cols[r % 8].image(upscale(tile(ref_images[i][None].astype(np.float32)[None] / 255, 1), 3),
+    cols[r % 8].image(upscale(tile(ref_images[i][None], 1), grow),     # uint8 as stored: (H, W) or (3, H, W)
                       caption=f"#{r + 1} · {m.class_names[ref_labels[i]]} · {values[i]:.4g}", output_format="PNG")
 st.caption(f"Ranked by {anomaly.LABELS[score]} among {source}; each caption gives the rank, the "
            "true class and the score. Odd strokes, unusual shapes and images that look like another class "
@@ -134,6 +144,11 @@ st.page_link("views/upload.py", label="Encode your images", icon=":material/uplo
 
 # ---- the built-in test ------------------------------------------------------------------------------
 st.subheader("Built-in test: each VAE against the other data set")
+if m.dataset not in TEST_MODELS:
+    st.info(f"The built-in test pits the MNIST and the Fashion-MNIST VAEs against each other's data set; "
+            f"**{m.name}** was trained on other data, so it is not part of it. "
+            "Pick mnist-vae or fashion-mnist-vae to run it.", icon=":material/info:")
+    st.stop()
 st.markdown(
     "The MNIST VAE scores the MNIST and the Fashion-MNIST reference images, and the Fashion-MNIST VAE "
     "the reverse. A score that spots the unfamiliar set ranks its images higher: the **ROC AUC** is "
