@@ -161,3 +161,14 @@ def test_inverse_description_for_the_browser():
     blob = np.frombuffer(map_blob(tsne), "<f4")
     np.testing.assert_array_equal(blob[: 2 * desc["n"]].reshape(-1, 2), tsne.y)
     np.testing.assert_array_equal(blob[2 * desc["n"]:].reshape(desc["n"], -1), tsne.z)
+
+
+def test_a_drawn_path_from_the_browser_is_read_or_refused():
+    from playground.scrubber import MAX_DRAWN, read_drawn
+    seq, path = read_drawn({"path": [[0.1, 0.2], [1.5, -0.3]], "seq": 3})
+    assert seq == 3 and path.tolist() == [[0.1, 0.2], [1.0, 0.0]]            # clipped to the map
+    for bad in (None, [], {"path": [[0.1, 0.2]], "seq": 1}, {"path": [[0.1, 0.2], [0.3, 0.4]], "seq": True},
+                {"path": [[0.1, float("nan")], [0.3, 0.4]], "seq": 1}, {"path": [[0.1], [0.3, 0.4]], "seq": 1},
+                {"path": [["a", 0.2], [0.3, 0.4]], "seq": 1},
+                {"path": [[0.5, 0.5]] * (MAX_DRAWN + 1), "seq": 1}):
+        assert read_drawn(bad) is None, bad
