@@ -121,8 +121,8 @@ def installed_size(dataset: str) -> int:
     return 0
 
 
-@functools.lru_cache(maxsize=2)
-def _installed(root: str, dataset: str, stamp: tuple) -> Pool:
+@functools.lru_cache(maxsize=2)          # 70,000 images are 55 MB: two at most
+def _installed(root: str, dataset: str, stamp: tuple, source: str) -> Pool:
     from models.data import DataError, load_dataset
     shipped, test_index, train_index = _shipped(root, dataset, stamp)
     try:
@@ -134,6 +134,16 @@ def _installed(root: str, dataset: str, stamp: tuple) -> Pool:
     return extend(shipped, test_index, train_index, (d.test_x, d.test_y), (d.train_x, d.train_y))
 
 
+def _source_stamp(dataset: str) -> str:
+    """Where the installed data set is read from and when it changed (part of the cache key)."""
+    from models import data
+    folder = data.FASHION_DIR if dataset == "fashion-mnist" else data.DATA_DIR
+    try:
+        return f"{folder}:{folder.stat().st_mtime_ns}"
+    except OSError:
+        return str(folder)
+
+
 def pool(dataset: str, root: Path | str, n: int | None = None) -> Pool:
     """The first n images of the pool (default: DEFAULT_POINTS); reads the installed data set only
     when n is larger than what ships."""
@@ -141,7 +151,7 @@ def pool(dataset: str, root: Path | str, n: int | None = None) -> Pool:
     n = DEFAULT_POINTS if n is None else int(n)
     shipped = shipped_pool(dataset, root)
     if n > len(shipped) and installed_size(dataset) > len(shipped):
-        return _installed(str(root), dataset, _stamp(root, dataset)).first(n)
+        return _installed(str(root), dataset, _stamp(root, dataset), _source_stamp(dataset)).first(n)
     return shipped.first(n)
 
 

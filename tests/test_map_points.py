@@ -120,3 +120,18 @@ def test_positions_keep_to_1_65535th_of_their_range_in_int16():
     flat = np.c_[np.arange(5.0), np.full(5, 2.0)]                              # one coordinate constant
     np.testing.assert_allclose(decode_y(encode_y(flat)), flat, atol=1e-4)
     assert decode_y({"y": y}) is not None and decode_y({}) is None              # older files: plain y
+
+
+def test_the_installed_pool_is_read_anew_from_another_folder(installed, monkeypatch, tmp_path):
+    from models import data
+    root, test_x, train_x = installed
+    assert len(mp.pool("fashion-mnist", root, 70_000)) == 32
+    other = tmp_path / "fashion-other"
+    other.mkdir()
+    for name in ("t10k-images-idx3", "t10k-labels-idx1"):
+        (other / f"{name}-ubyte.gz").write_bytes((data.FASHION_DIR / f"{name}-ubyte.gz").read_bytes())
+    _idx(other / "train-images-idx3-ubyte.gz", train_x[:10])
+    _idx(other / "train-labels-idx1-ubyte.gz", np.arange(10) % 10)
+    monkeypatch.setattr(data, "FASHION_DIR", other)
+    p = mp.pool("fashion-mnist", root, 70_000)
+    assert len(p) == 7 + 9 + 7 and p.training.sum() == 4 + 7     # 7 shipped, then 9 test, 7 of the 10 train
