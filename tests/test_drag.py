@@ -23,13 +23,15 @@ VIEW = "mnist-vae-pca"
 
 @pytest.fixture(scope="module")
 def pca_map():
-    return build_map(models.load("mnist-vae"), "pca", models.reference("mnist"), None, write_dir=None)
+    from playground import map_points                     # the page's map: the default 10,000 digits
+    return build_map(models.load("mnist-vae"), "pca", map_points.pool("mnist", models.CHECKPOINTS), None,
+                     write_dir=None)
 
 
 # ---- geometry ------------------------------------------------------------------------------------
 
 def test_the_extent_shows_and_reaches_every_point(pca_map):
-    """The mnist-vae PCA map has 16 points outside its 1-99 percentile box: the drag map must show
+    """The mnist-vae PCA map has points outside its 1-99 percentile box: the drag map must show
     them and the cursor (clipped to [0, 1]) must be able to land on each."""
     y = pca_map.y
     extent = full_extent(y, margin=0.05)
@@ -94,7 +96,7 @@ def test_the_component_gets_every_point_and_the_exact_decoding():
     at = drag_page(model="mnist-vae", proj="pca")
     data = component_data(at)
     points = np.array(data["points"]).reshape(-1, 2)
-    assert len(points) == len(models.reference("mnist")[0])
+    assert len(points) == 10_000                                       # every digit that ships
     assert points.min() >= 0 and points.max() <= 1                    # no point clipped away
     # the preview at rest shows the server's exact decoding of the cursor's code
     exact = models.load("mnist-vae").decode(np.asarray(at.session_state.drag_z)[None])
