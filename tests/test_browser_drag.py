@@ -93,7 +93,8 @@ def _drag_start():
     """The drag page's map (mnist-vae, PCA) and its first code, where a new session's cursor starts."""
     from playground.latent_map import build_map
     m = models.load("mnist-vae")
-    lmap = build_map(m, "pca", models.reference("mnist"), write_dir=None)
+    from playground import map_points                 # the page's map: the default 10,000 digits
+    lmap = build_map(m, "pca", map_points.pool("mnist", models.CHECKPOINTS), write_dir=None)
     return m, lmap
 
 

@@ -121,7 +121,9 @@ def test_sliders_and_cursor_stay_in_sync_on_the_drag_page():
     z1 = np.array(at.session_state.drag_z)
     assert z1[0] == pytest.approx(2.5, abs=1e-5)
     np.testing.assert_allclose(z1[1:], z0[1:], atol=1e-5)
-    lmap = build_map(models.load("mnist-vae"), "pca", models.reference("mnist"), None, write_dir=None)
+    from playground import map_points                 # the page's map: the default 10,000 digits
+    lmap = build_map(models.load("mnist-vae"), "pca", map_points.pool("mnist", models.CHECKPOINTS), None,
+                     write_dir=None)
     expected_uv = np.clip(normalise(lmap.place(z1), full_extent(lmap.y))[0], 0, 1)
     np.testing.assert_allclose(at.session_state.drag_uv, expected_uv, atol=1e-5)
     # ...and every other slider now shows the new code's coordinate along its direction
