@@ -271,3 +271,47 @@ def test_scores_count_every_channel_and_png_is_rgb_for_colour():
     xs = m.as_input(models.reference("shapes")[0][:4])
     np.testing.assert_allclose(anomaly.scores(m, xs, "excess"),
                                anomaly.neg_elbo(m, xs) - anomaly.entropy_floor(xs))
+
+
+# ---- the brush pad in a browser: sized to the model's image ----------------------------------------------
+PAD_STATE = """(sel) => {
+    const find = (root) => root.querySelector(sel) || [...root.querySelectorAll('*')].map(e => e.shadowRoot)
+        .filter(Boolean).map(find).find(Boolean);
+    const c = find(document);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let left = 0, right = 0;
+    for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) {
+        const i = 4 * (y * c.width + x);
+        if (d[i + 3] > 0 && d[i] > 200 && d[i + 1] < 120) { if (x < c.width / 2) left++; else right++; } }
+    const under = c.parentElement.querySelector('img.under');
+    const box = c.getBoundingClientRect(), ubox = under.getBoundingClientRect();
+    return {width: c.width, height: c.height, shown: [box.width, box.height], under: [ubox.width, ubox.height],
+            natural: [under.naturalWidth, under.naturalHeight], left, right};
+}"""
+
+
+def test_the_brush_pad_is_sized_to_a_32x32_colour_image_and_hides_what_was_painted(page, app_url):
+    from test_browser import EXCEPTION, wait_idle
+    from conftest import ARTIFACTS
+    page.goto(app_url + "/inpaint?model=shapes-vae&proj=pca")
+    page.get_by_text("Paint it with the brush").click(timeout=90_000)
+    canvas = page.locator("canvas[aria-label='drawing pad']")
+    canvas.wait_for(timeout=60_000)
+    wait_idle(page)
+    before = page.evaluate(PAD_STATE, "canvas[aria-label='drawing pad']")
+    assert (before["width"], before["height"]) == (256, 256), before          # 8 screen pixels a cell
+    assert before["shown"] == [256, 256] and before["under"] == [256, 256], before
+    assert before["natural"] == [32, 32] and before["left"] == 0, before
+    box = canvas.bounding_box()
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x0 + 0.12 * w, y0 + 0.05 * h)
+    page.mouse.down()
+    for t in range(1, 21):
+        page.mouse.move(x0 + 0.12 * w, y0 + (0.05 + 0.9 * t / 20) * h)
+    page.mouse.up()
+    page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=90_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    after = page.evaluate(PAD_STATE, "canvas[aria-label='drawing pad']")
+    assert after["left"] > 1000 and after["right"] == 0, after
+    page.screenshot(path=str(ARTIFACTS / "browser-inpaint-brush-shapes.png"), full_page=True)
