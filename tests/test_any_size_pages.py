@@ -315,3 +315,24 @@ def test_the_brush_pad_is_sized_to_a_32x32_colour_image_and_hides_what_was_paint
     after = page.evaluate(PAD_STATE, "canvas[aria-label='drawing pad']")
     assert after["left"] > 1000 and after["right"] == 0, after
     page.screenshot(path=str(ARTIFACTS / "browser-inpaint-brush-shapes.png"), full_page=True)
+
+
+def test_a_project_format_gan_of_another_size_fills_in_by_masked_optimisation():
+    """Masked latent optimisation for a 16x24 colour generator (a LatentModel with torch modules, as
+    a project-format checkpoint loads): the completions keep the known pixels in every channel and
+    recover the hidden ones of an image the generator makes."""
+    import torch
+    from models.latent_model import LatentModel
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3 * 16 * 24), torch.nn.Sigmoid(), torch.nn.Unflatten(1, (3, 16, 24)))
+    for p in net.parameters():
+        p.requires_grad_(False)
+    g = LatentModel("tiny-gan", {"kind": "gan", "latent_dim": 4, "image_shape": [3, 16, 24]}, {"generator": net})
+    truth = g.decode(np.array([[0.5, -1.0, 0.3, 1.2]], np.float32))[0]
+    known = ~ip.hidden_preset("right", size=(16, 24))
+    res = ip.complete(g, truth, known, n=4, restarts=8, steps=150)
+    assert res.images.shape == (4, 3, 16, 24)
+    np.testing.assert_array_equal(res.images[..., known], np.broadcast_to(truth[..., known], (4, 3, known.sum())))
+    baseline = ((truth - truth[..., known].mean()) ** 2)[..., ~known].mean()
+    assert ip.masked_error(res.images[:1], truth, known)[0] < 0.05 * baseline
