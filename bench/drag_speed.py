@@ -3,9 +3,11 @@
     python bench/drag_speed.py                   # starts the app on a free port, drives Debian's chromium
     python bench/drag_speed.py --while-training  # the same while another tab trains the default preset
 In the browser (headless Chromium, Playwright): drags the cursor across the map in 60 pointer moves
-and reads the component's own counters: preview updates per second while dragging, and the time from
-each pointer event to the frame that shows its image (p50, p95); then releases the cursor at 8 new
-points and times each release to the moment the exact decoding is shown (p50, p95). On the server: the learned or exact
+and reads the component's own counters: preview updates per second while dragging, the time from
+each pointer event to the frame that shows its image (p50, p95), and how many of those frames were
+exact decodes by the in-browser decoder; then releases the cursor at 8 new points and times each
+release to the moment the exact decoding of that point is on screen (the browser decoder's frame of
+the released point, or the server's image, whichever first) and to the server's own exact image. On the server: the learned or exact
 inverse + decode + PNG encode of one cursor position (what a release costs), best of 50.
 """
 from __future__ import annotations
@@ -53,23 +55,33 @@ def start_training(b, url: str) -> None:
     print("  (a default-preset run is training in another tab)")
 
 
-def release_times(page, canvas, n: int = 8) -> np.ndarray:
-    """Release the cursor at n new points; seconds from each release to the exact decoding shown."""
+# The exact decoding of the point where the drag ended is on screen: the server's (preview 'exact'), or
+# the browser decoder's frame of that very point (preview 'decoded', frame.uv == released).
+EXACT_SHOWN = """() => { const s = window.__latentDrag; if (s.preview === 'exact') return true;
+    return s.preview === 'decoded' && s.frame && s.released
+        && Math.abs(s.frame.uv[0] - s.released[0]) < 1e-9 && Math.abs(s.frame.uv[1] - s.released[1]) < 1e-9; }"""
+
+
+def release_times(page, canvas, n: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Release the cursor at n new points; seconds from each release to its exact decoding on screen
+    (from the browser's decoder or the server, whichever first), and to the server's own."""
     box = canvas.bounding_box()
     x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
     rng = np.random.default_rng(0)
-    out = []
+    first, server = [], []
     for fx, fy in rng.uniform(0.2, 0.8, size=(n, 2)):
         page.mouse.move(x0 + fx * w, y0 + fy * h)
         page.mouse.down()
         page.mouse.move(x0 + (fx + 0.02) * w, y0 + (fy + 0.02) * h, steps=3)
-        page.wait_for_function("() => window.__latentDrag.preview === 'blend'", timeout=30_000, polling=5)
+        page.wait_for_function("() => window.__latentDrag.preview !== 'exact'", timeout=30_000, polling=5)
         t0 = time.perf_counter()
         page.mouse.up()
+        page.wait_for_function(EXACT_SHOWN, timeout=60_000, polling=5)
+        first.append(time.perf_counter() - t0)
         page.wait_for_function("() => window.__latentDrag.preview === 'exact'", timeout=60_000, polling=5)
-        out.append(time.perf_counter() - t0)
+        server.append(time.perf_counter() - t0)
         page.wait_for_timeout(300)
-    return np.array(out)
+    return np.array(first), np.array(server)
 
 
 def browser(while_training: bool = False):
@@ -78,7 +90,8 @@ def browser(while_training: bool = False):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "playground" / "app.py"),
+    # server.py, as the README starts the app: it also serves the browser decoder's weights
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "playground" / "server.py"),
                              "--server.headless", "true", "--server.port", str(port)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -99,9 +112,13 @@ def browser(while_training: bool = False):
                 page.goto(f"{url}/drag?model={name}&proj={method}")
                 canvas = page.locator("canvas.map")
                 canvas.wait_for(timeout=120_000)
-                page.wait_for_timeout(2500)
+                page.wait_for_function("() => window.__latentDrag && ['ready', 'failed'].includes("
+                                       "window.__latentDrag.decoder)", timeout=120_000)
+                decoder = page.evaluate("() => [window.__latentDrag.decoder, window.__latentDrag.decoderError]")
+                page.wait_for_timeout(1000)
                 box = canvas.bounding_box()
                 x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+                t_drag = page.evaluate("() => performance.now()")
                 page.mouse.move(x0 + 0.1 * w, y0 + 0.1 * h)
                 page.mouse.down()
                 for i in range(60):
@@ -109,16 +126,22 @@ def browser(while_training: bool = False):
                     page.mouse.move(x0 + (0.1 + 0.8 * t) * w, y0 + (0.1 + 0.8 * t) * h)
                     page.wait_for_timeout(16)                  # a hand moves at about 60 events a second
                 page.mouse.up()
-                s = page.evaluate("""() => { const s = window.__latentDrag; const ts = s.stamps;
+                s = page.evaluate("""(t0) => { const s = window.__latentDrag; const ts = s.stamps;
+                    const ds = s.decodeStamps.filter((t) => t >= t0);
                     return { updates: s.updates, lat: s.lat, span: ts[ts.length - 1] - ts[0],
-                             cells: new Set(s.cells).size }; }""")
+                             cells: new Set(s.cells).size, decodes: ds.length,
+                             dspan: ds.length > 1 ? ds[ds.length - 1] - ds[0] : 0 }; }""", t_drag)
                 lat = np.array(s["lat"])
+                exact = (f"   exact decodes in the browser {s['decodes'] / (s['dspan'] / 1000):5.1f}/s"
+                         if s["dspan"] else "   no exact decodes in the browser")
                 print(f"  {name:20s} {method:5s} {s['updates'] / (s['span'] / 1000):6.1f} updates/s   "
                       f"pointer -> frame p50 {np.percentile(lat, 50):5.1f} ms, p95 {np.percentile(lat, 95):5.1f} ms"
-                      f"   ({s['cells']} distinct previews)")
-                rel = release_times(page, canvas) * 1000
-                print(f"  {'':20s} {'':5s} release -> exact image p50 {np.percentile(rel, 50):5.0f} ms, "
-                      f"p95 {np.percentile(rel, 95):5.0f} ms (8 releases)")
+                      f"   ({s['cells']} distinct previews)" + exact)
+                print(f"  {'':20s} {'':5s} in-browser decoder: {decoder[0]}" + (f" ({decoder[1]})" if decoder[1] else ""))
+                rel, srv = (a * 1000 for a in release_times(page, canvas))
+                print(f"  {'':20s} {'':5s} release -> exact image on screen p50 {np.percentile(rel, 50):5.0f} ms, "
+                      f"p95 {np.percentile(rel, 95):5.0f} ms; the server's own p50 {np.percentile(srv, 50):5.0f} ms, "
+                      f"p95 {np.percentile(srv, 95):5.0f} ms (8 releases)")
                 page.close()
             b.close()
     finally:

@@ -39,7 +39,7 @@ function pushBounded(list, value) {
 function dragStats() {
   if (!window.__latentDrag) {
     window.__latentDrag = { moves: 0, updates: 0, sends: 0, lat: [], stamps: [], cells: [],
-                            cursor: null, server: null, rev: null, preview: '',
+                            cursor: null, released: null, server: null, rev: null, preview: '',
                             // the browser's decoder: 'loading', 'ready' or 'failed' (and why), how
                             // many frames it decoded, when, pointer-to-pixels per frame (ms), the last one
                             decoder: 'off', decoderError: '', decodes: 0, decodeStamps: [], decodeLat: [],
@@ -372,6 +372,7 @@ function attachHandlers(state) {
     if (!state.dragging) return;
     state.dragging = false;
     map.style.cursor = 'grab';
+    dragStats().released = state.cursor.slice();       // where the last drag ended (bench/drag_speed.py)
     sendCursor(state);
   };
   const nudged = (event) => {
