@@ -331,7 +331,8 @@ def test_a_project_format_gan_of_another_size_fills_in_by_masked_optimisation():
     g = LatentModel("tiny-gan", {"kind": "gan", "latent_dim": 4, "image_shape": [3, 16, 24]}, {"generator": net})
     truth = g.decode(np.array([[0.5, -1.0, 0.3, 1.2]], np.float32))[0]
     known = ~ip.hidden_preset("right", size=(16, 24))
-    res = ip.complete(g, truth, known, n=4, restarts=8, steps=150)
+    given = np.where(known, truth, 1.0).astype(np.float32)           # hidden pixels are no evidence
+    res = ip.complete(g, given, known, n=4, restarts=8, steps=150)
     assert res.images.shape == (4, 3, 16, 24)
     np.testing.assert_array_equal(res.images[..., known], np.broadcast_to(truth[..., known], (4, 3, known.sum())))
     baseline = ((truth - truth[..., known].mean()) ** 2)[..., ~known].mean()
