@@ -13,9 +13,11 @@ is not square keeps the image's aspect.
 from __future__ import annotations
 
 import base64
+import io
 from pathlib import Path
 
 import streamlit as st
+from PIL import Image
 
 HTML = """
 <div class="pad">
@@ -57,9 +59,26 @@ def drawpad(key: str, background: str | None = None, size: tuple[int, int] = (SI
     if not _is_png_url(url):
         return None
     try:
-        return base64.b64decode(url.split(",", 1)[1], validate=True)
-    except ValueError:
+        return checked_png(base64.b64decode(url.split(",", 1)[1], validate=True), MAX_SIDE)
+    except ValueError as e:
+        st.warning(f"The drawing could not be read: {e}", icon=":material/gesture:")
         return None
+
+
+def checked_png(raw: bytes, max_side: int) -> bytes:
+    """`raw` if it is a PNG no larger than the largest canvas, else ValueError in words. Only the
+    header is read: a small data URL can hold a huge, highly compressible picture (9,000 x 9,000 in
+    105 KB), which decoding would turn into gigabytes."""
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            fmt, (w, h) = im.format, im.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise ValueError(f"it is not a picture ({type(e).__name__})") from None
+    if fmt != "PNG":
+        raise ValueError(f"it is a {fmt}, not a PNG")
+    if w > max_side or h > max_side:
+        raise ValueError(f"it is {w} x {h} pixels, larger than the pad ({max_side} a side at most)")
+    return raw
 
 
 def _is_png_url(url) -> bool:
