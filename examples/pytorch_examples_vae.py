@@ -44,6 +44,7 @@ class Adapter:
     image_shape = (1, 28, 28)
     name = "examples-vae-adapter"
     class_names = [str(d) for d in range(10)]
+    weights_files = [WEIGHTS.name]   # hashed with this file: retrained weights give new cache keys
 
     def __init__(self):
         self.net = VAE()

@@ -7,12 +7,18 @@ The file defines `load()`, returning an object with `kind` ("vae" or "gan"), `la
 `image_shape` (C, H, W; C 1 or 3, sides 8 to 128), optional `name` (default: the file's stem) and
 `class_names`; `decode(z)`: float32 (N, d) -> float32 (N, C, H, W) in [0, 1]; for a VAE
 `encode(x)`: float32 (N, C, H, W) in [0, 1] -> (N, d); optional `sample(n, seed)` and
-`reference()` -> (uint8 images (N, C, H, W), labels or None).
+`reference()` -> (uint8 images (N, C, H, W), labels or None); optional `weights_files` (paths,
+relative to the adapter file's folder, of the files `load()` reads: their content is part of the
+model's "weights sha256", so retraining them gives new cache keys) and `version` (a string, also
+hashed: for weights the file cannot name).
 
 The adapter is code, so it is only ever named on the server's command line (or in an environment
 variable), never taken from a browser. Every call into it is checked: an exception, a wrong shape
-or dtype, values outside [0, 1], NaN, or a call that takes over `TIMEOUT_S` makes the model
-broken, with the reason in words (`AdapterError`, a `CheckpointError`), and nothing else.
+or dtype, values outside [0, 1], NaN, or a call that takes over `TIMEOUT_S` raises `AdapterError`
+(a `CheckpointError`) with the reason in words. Only a failed load or probe, a failed reference set
+and a timed-out call (while its thread still runs) mark the model broken for everyone; a bad answer
+to one input (`BadAnswer`: an exception, NaN, a wrong shape or range) fails that page only, and the
+model stays usable. A failed load is retried after `RETRY_S`.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import hashlib
 import importlib.util
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,20 +41,59 @@ MAX_REFERENCE = 5000        # reference images kept (the first, in file order)
 PRIOR_REFERENCE = 1000      # without a reference: this many decoded prior samples (seed 0)
 PREFIX = "adapter:"         # the data set name of an adapter model starts with this
 MAX_LOADED = 32             # adapter files (and their versions) kept loaded in this process
+RETRY_S = 60.0              # a failed load is tried again after this long (it may have been slow)
 
 
 class AdapterError(CheckpointError):
-    """An adapter that cannot be used; `str()` names the file and what went wrong, for a person."""
+    """An adapter that cannot be used; `str()` names the file and what went wrong, for a person.
+    `broken`: whether the model is listed broken for everyone (False: this one input failed)."""
+    broken = True
 
 
-_broken: dict[tuple[str, str], str] = {}     # (path, sha256) -> why: set by a failed call at any time
+class BadAnswer(AdapterError):
+    """The adapter's answer to one input was wrong (an exception, NaN, a shape or range): that page
+    fails, in words; the model stays usable."""
+    broken = False
+
+
+class Timeout(AdapterError):
+    """A call ran past its limit; `thread` is the call, left running (Python cannot stop it)."""
+
+    def __init__(self, path, problem: str, thread: threading.Thread):
+        super().__init__(path, problem)
+        self.thread = thread
+
+
+# (path, sha256) -> (why, thread): broken while `thread` runs (a timed-out call), or for good (None)
+_broken: dict[tuple[str, str], tuple[str, threading.Thread | None]] = {}
 _by_dataset: dict[str, "AdapterModel"] = {}  # data set name -> model, for models.reference
-_loaded: dict[tuple[str, str, str], "AdapterModel | AdapterError"] = {}
+_loaded: dict[tuple[str, str, str], "AdapterModel | tuple[AdapterError, float]"] = {}
+_declared: dict[str, tuple[tuple[str, ...], str]] = {}   # path -> (weights_files, version) at its last load
 _lock = threading.Lock()
 
 
+def is_adapter(m) -> bool:
+    """Whether a model (or its card, a dict) was brought as an adapter file: the one test for it."""
+    if isinstance(m, AdapterModel):
+        return True
+    card = m if isinstance(m, dict) or m is None else getattr(m, "card", None)
+    return bool(card) and (card.get("source") or {}).get("type") == "adapter"
+
+
 def broken_reason(path, sha: str) -> str | None:
-    return _broken.get((str(Path(path)), sha))
+    key = (str(Path(path)), sha)
+    got = _broken.get(key)
+    if got is None:
+        return None
+    why, thread = got
+    if thread is not None and not thread.is_alive():   # the slow call has finished: usable again
+        _broken.pop(key, None)
+        return None
+    return why
+
+
+def _mark_broken(path, sha: str, e: AdapterError) -> None:
+    _broken[(str(Path(path)), sha)] = (e.problem, getattr(e, "thread", None))
 
 
 def call(fn, *args, what: str, path, timeout: float | None = None):
@@ -67,7 +113,7 @@ def call(fn, *args, what: str, path, timeout: float | None = None):
     t.start()
     t.join(timeout)
     if t.is_alive():
-        raise AdapterError(path, f"{what} took over {timeout:g} s (the limit for one call)")
+        raise Timeout(path, f"{what} took over {timeout:g} s (the limit for one call)", t)
     if "error" in box:
         e = box["error"]
         raise AdapterError(path, f"{what} raised {type(e).__name__}: {str(e)[:300] or 'no message'}")
@@ -99,6 +145,35 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def declared(obj, path: Path) -> tuple[tuple[str, ...], str]:
+    """(weights files as absolute paths, version) an adapter object declares; AdapterError if odd."""
+    files = getattr(obj, "weights_files", None) or ()
+    version = getattr(obj, "version", None)
+    if isinstance(files, (str, Path)) or not all(isinstance(f, (str, Path)) for f in files):
+        raise AdapterError(path, "weights_files must be a list of file paths")
+    if version is not None and not isinstance(version, str):
+        raise AdapterError(path, f"version must be a string, not {type(version).__name__}")
+    return tuple(str((Path(path).parent / Path(f).expanduser()).resolve()) for f in files), version or ""
+
+
+def source_sha(path, files: tuple[str, ...] | None = None, version: str | None = None) -> str:
+    """The adapter's "weights sha256", in every cache key: the file's sha256, or, when it declares
+    `weights_files` or a `version`, the sha256 of the file's hash, each declared file's name and
+    hash, and the version. Without `files`, those declared at this path's last load are used.
+    OSError when a file cannot be read."""
+    path = Path(path)
+    own = file_sha256(path)
+    if files is None:
+        files, version = _declared.get(str(path), ((), ""))
+    if not files and not version:
+        return own
+    h = hashlib.sha256(f"adapter {own}\n".encode())
+    for f in files:
+        h.update(f"{Path(f).name} {file_sha256(Path(f))}\n".encode())
+    h.update(f"version {version or ''}\n".encode())
+    return h.hexdigest()
+
+
 class AdapterModel(LatentModel):
     """An adapter wrapped in the `LatentModel` interface: numpy in and out, every answer checked."""
 
@@ -123,9 +198,11 @@ class AdapterModel(LatentModel):
             with self._call_lock:
                 got = call(fn, *args, what=what, path=self.path)
             return check_array(got, shape, what, self.path, unit=unit, exact_float32=exact)
-        except AdapterError as e:
-            _broken[(str(self.path), self.sha)] = e.problem
+        except Timeout as e:             # its thread still runs: broken until it ends
+            _mark_broken(self.path, self.sha, e)
             raise
+        except AdapterError as e:        # this input's answer only: the model stays usable
+            raise BadAnswer(self.path, f"the adapter gave a bad answer for this input: {e.problem}") from None
 
     def decode(self, z) -> np.ndarray:
         z = self._latents(z).numpy()
@@ -165,8 +242,9 @@ class AdapterModel(LatentModel):
                 try:
                     self._reference = self._read_reference()
                 except AdapterError as e:         # the model is broken, not just one page
-                    _broken[(str(self.path), self.sha)] = f"its reference images: {e}"
-                    raise
+                    why = f"its reference images: {e}"
+                    _broken[(str(self.path), self.sha)] = (why, None)
+                    raise AdapterError(self.path, why) from None
                 for a in self._reference:
                     a.setflags(write=False)
             return self._reference
@@ -258,11 +336,16 @@ def _build(path: Path, reference_dir: Path | None) -> AdapterModel:
         raise AdapterError(path, "no such adapter file")
     if path.suffix != ".py":
         raise AdapterError(path, "an adapter is a Python file (.py)")
-    sha = file_sha256(path)
-    module = _import(path, sha)
+    module = _import(path, file_sha256(path))
     if not callable(getattr(module, "load", None)):
         raise AdapterError(path, "the file defines no load() function")
     obj = call(module.load, what="load()", path=path)
+    files, version = declared(obj, path)
+    try:
+        sha = source_sha(path, files, version)
+    except OSError as e:
+        raise AdapterError(path, f"a declared weights file cannot be read: {e}") from None
+    _declared[str(path)] = (files, version)
     problems = []
     kind = getattr(obj, "kind", None)
     if kind not in ("vae", "gan"):
@@ -297,10 +380,13 @@ def _build(path: Path, reference_dir: Path | None) -> AdapterModel:
             "source": {"type": "adapter", "path": str(path),
                        "reference": str(reference_dir) if reference_dir else None}}
     model = AdapterModel(name, card, obj, path, reference_dir)
-    probe = model.sample(2, seed=0)                 # one small round trip, checked like any other
-    x = model.decode(probe)
-    if kind == "vae":
-        model.encode(x)
+    try:                                            # one small round trip, checked like any other
+        probe = model.sample(2, seed=0)
+        x = model.decode(probe)
+        if kind == "vae":
+            model.encode(x)
+    except BadAnswer as e:                          # a probe's bad answer is a broken model
+        raise AdapterError(path, e.problem.removeprefix("the adapter gave a bad answer for this input: ")) from None
     return model
 
 
@@ -310,29 +396,36 @@ def load_adapter(path, reference_dir=None) -> AdapterModel:
     path = Path(path).expanduser().resolve()
     ref = Path(reference_dir).expanduser().resolve() if reference_dir else None
     try:
-        sha = file_sha256(path)
+        sha = source_sha(path)
     except OSError:
-        raise AdapterError(path, "no such adapter file") from None
+        if not path.is_file():
+            raise AdapterError(path, "no such adapter file") from None
+        sha = ""                             # a declared file went missing: load again, which says so
     key = (str(path), sha, str(ref))
     with _lock:
         hit = _loaded.get(key)
+    if isinstance(hit, tuple) and time.monotonic() - hit[1] > RETRY_S:
+        hit = None                           # a failed load is tried again after a while
     if hit is None:
         try:
             hit = _build(path, ref)
         except AdapterError as e:
-            hit = e
+            hit = (AdapterError(e.path, e.problem), time.monotonic())
         except Exception as e:              # noqa: BLE001  (an odd attribute, a strange object)
-            hit = AdapterError(path, f"{type(e).__name__}: {e}")
+            hit = (AdapterError(path, f"{type(e).__name__}: {e}"), time.monotonic())
         with _lock:
-            _loaded[key] = hit
+            _loaded.pop(key, None)
             if isinstance(hit, AdapterModel):
+                key = (str(path), hit.sha, str(ref))     # with the declared files' hashes
                 _by_dataset[hit.dataset] = hit
+            _loaded[key] = hit
             while len(_loaded) > MAX_LOADED:          # an edited file is a new entry: keep the newest
                 old = _loaded.pop(next(iter(_loaded)))
                 if isinstance(old, AdapterModel) and _by_dataset.get(old.dataset) is old:
                     del _by_dataset[old.dataset]
-    if isinstance(hit, AdapterError):
-        raise hit
+    if isinstance(hit, tuple):
+        raise hit[0]
+    sha = hit.sha
     why = broken_reason(path, sha)
     if why:
         raise AdapterError(path, why)

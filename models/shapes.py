@@ -133,9 +133,3 @@ def generate(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """n images with independently drawn factors: (uint8 (N, 3, 32, 32), int64 factors (N, 6))."""
     f = sample_factors(n, seed)
     return render(f), f
-
-
-def factor_table(factors) -> list[dict]:
-    """Each row's factor values by name (for captions): [{"shape": "circle", "size": 5.5, ...}]."""
-    f = check_factors(factors)
-    return [{name: FACTOR_VALUES[name][int(i)] for name, i in zip(FACTORS, row)} for row in f]

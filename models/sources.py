@@ -17,8 +17,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import CARD_FILE
-
 ENV_DIRS = "LATENT_PLAYGROUND_CHECKPOINT_DIRS"
 ENV_MODELS = "LATENT_PLAYGROUND_MODELS"
 ENV_REFERENCES = "LATENT_PLAYGROUND_REFERENCES"
@@ -62,9 +60,3 @@ def parse(argv: list[str] | None = None, environ: dict | None = None) -> Sources
                    Path(refs[i]).expanduser().resolve() if i < len(refs) and refs[i] else None)
                   for i, f in enumerate(files))
     return Sources(tuple(Path(d).expanduser().resolve() for d in dirs), pairs, tuple(problems))
-
-
-def checkpoint_roots(sources: Sources) -> list[tuple[Path, bool]]:
-    """(folder, is_one_checkpoint) for each --checkpoints entry: a folder holding card.json is one
-    checkpoint; any other folder is a root of checkpoint folders."""
-    return [(d, (d / CARD_FILE).is_file()) for d in sources.checkpoint_dirs]

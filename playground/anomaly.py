@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.adapters import is_adapter   # noqa: F401  (the views call anomaly.is_adapter)
 from models.latent_model import IMAGE_SHAPE, as_images
 
 SCORES = ("recon", "elbo", "complexity", "excess")
@@ -64,9 +65,6 @@ def _images(images, shape=None) -> torch.Tensor:
     return as_images(images, shape)
 
 
-def is_adapter(model) -> bool:
-    """A model brought as an adapter file: no torch modules, only encode and decode."""
-    return not model.modules
 
 
 ADAPTER_WHY = ("an adapter gives the posterior mean and decoded images only, not the decoder's "

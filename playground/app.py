@@ -145,8 +145,10 @@ if names:
         from models.adapters import AdapterError
         if not isinstance(e, AdapterError):
             raise
-        # an adapter file that failed in the middle of a page: from now on it is listed as broken
-        st.error(f"**{ss.model}** stopped working: {e.problem}. It is listed as broken from now on "
-                 "(see the sidebar); pick another model. The other models are not affected.")
-        session.listings.clear()
+        if not e.broken:       # one input's bad answer: this page only, the model stays usable
+            st.error(f"**{ss.model}**: {e.problem}. The model is still usable: try another input.")
+        else:  # an adapter file that failed in the middle of a page: from now on it is listed as broken
+            st.error(f"**{ss.model}** stopped working: {e.problem}. It is listed as broken from now on "
+                     "(see the sidebar); pick another model. The other models are not affected.")
+            session.listings.clear()
 warmup.page_done()

@@ -1,7 +1,7 @@
 """A generative model's decoder as data for the browser: a JSON layer list and one float32 blob.
 
-`export_decoder(model)` walks the decoder's layers (a VAE's `decoder` then a sigmoid; a GAN's
-generator `net`) and writes each one the browser's interpreter (playground/decoder.js) knows:
+`export_decoder(model)` walks the decoder's layers (a VAE's `decoder` then a sigmoid, or a converted
+ExamplesVAE's fc3, relu, fc4, unflatten and sigmoid; a GAN's generator `net`) and writes each one the browser's interpreter (playground/decoder.js) knows:
 
 - `linear` (weights (out, in), bias or none), `convt` (ConvTranspose2d, weights (in, out, kh, kw),
   any kernel, stride, padding and output padding; groups and dilation 1),
@@ -121,12 +121,24 @@ def _layer(mod: nn.Module, shape: tuple, blob: _Blob, where: str) -> tuple[dict,
 
 
 def decoder_layers(model) -> list[nn.Module]:
-    """The layers from a latent code to an image in [0, 1], as `model.decode` runs them."""
-    if model.kind == "vae":
-        return [*model.modules["vae"].decoder, nn.Sigmoid()]
-    if model.kind == "gan":
-        return list(model.modules["generator"].net)
-    raise ExportError(f"{model.name} is a {model.kind}: it has no decoder")
+    """The layers from a latent code to an image in [0, 1], as `model.decode` runs them: the
+    project's VAEs (`decoder`, a sequence) and GANs (`net`), and the converted architectures of
+    models/architectures_external.py; any other architecture raises ExportError, in words."""
+    from models.architectures_external import ExamplesVAE
+    net = model.modules.get("vae" if model.kind == "vae" else "generator")
+    if model.kind == "vae" and isinstance(net, ExamplesVAE):      # fc3 -> relu -> fc4, then a sigmoid
+        side = int(round(net.pixels ** 0.5))
+        if side * side != net.pixels:
+            raise ExportError(f"{model.name}: {net.pixels} pixels are not a square image")
+        return [net.fc3, nn.ReLU(), net.fc4, nn.Unflatten(1, (1, side, side)), nn.Sigmoid()]
+    if model.kind == "vae" and isinstance(getattr(net, "decoder", None), nn.Sequential):
+        return [*net.decoder, nn.Sigmoid()]
+    if model.kind == "gan" and isinstance(getattr(net, "net", None), nn.Sequential):
+        return list(net.net)
+    if model.kind not in ("vae", "gan"):
+        raise ExportError(f"{model.name} is a {model.kind}: it has no decoder")
+    raise ExportError(f"{model.name}: the in-browser decoder does not know its architecture "
+                      f"({type(net).__name__}), only the project's own VAEs and GANs and ExamplesVAE")
 
 
 def export_layers(layers, latent_dim: int, image_shape, name: str = "decoder") -> tuple[dict, bytes]:
@@ -145,7 +157,8 @@ def export_layers(layers, latent_dim: int, image_shape, name: str = "decoder") -
 
 def export_decoder(model) -> tuple[dict, bytes]:
     """(spec, blob) of a LatentModel's decoder; ExportError if any layer is unknown to the browser."""
-    if not getattr(model, "modules", None):          # an adapter file (models.adapters): code, not layers
+    from models.adapters import is_adapter
+    if is_adapter(model) or not getattr(model, "modules", None):   # an adapter file: code, not layers
         raise ExportError(f"{model.name} is brought as an adapter file: its decoder is Python code, "
                           "which the browser cannot run")
     image_shape = model.card.get("image_shape", [1, 28, 28])

@@ -4,6 +4,7 @@ sha256 and the map's cache name (which holds the hashes of everything the map de
 from __future__ import annotations
 
 import hashlib
+import logging
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from playground.bounded import MB, cache_resource
 from playground.decoder_export import ExportError, export_decoder
 from playground.decoder_inverse import inverse_desc, map_blob
 
+log = logging.getLogger(__name__)
 NOT_SERVED = ("the app was not started with `streamlit run playground/server.py`, which serves the "
               "decoder's weights")
 
@@ -23,6 +25,9 @@ def browser_decoder(name: str, sha: str, _m) -> tuple[dict | None, bytes | None,
         spec, blob = export_decoder(_m)
     except ExportError as e:
         return None, None, str(e)
+    except Exception as e:           # noqa: BLE001  (a bug in the export must not crash the page)
+        log.exception("exporting the decoder of %s for the browser failed", name)
+        return None, None, f"the decoder could not be exported for the browser ({type(e).__name__}: {e})"
     return spec, blob, ""
 
 

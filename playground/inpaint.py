@@ -40,6 +40,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.adapters import is_adapter
+
 Progress = Callable[[float, str], None]
 SIDE = 28                      # the shipped checkpoints' side (the default mask size)
 PAD = 280                      # the brush pad's longest side in screen pixels
@@ -166,7 +168,7 @@ ADAPTER_GAN_WHY = ("an adapter GAN gives decoded images only: masked latent opti
 def methods(model) -> tuple[list[str], str]:
     """The method names a model can use on the page, and (when some are missing) why, in words;
     no methods at all means the model cannot fill in."""
-    adapter = not model.modules
+    adapter = is_adapter(model)
     if model.kind == "vae":
         if adapter:
             return ["Iterative encode-decode"], ADAPTER_VAE_WHY + "; what is left is iterative encode-decode."

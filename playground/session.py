@@ -47,15 +47,16 @@ def listings() -> list[models.Listing]:
 
 
 def _sha_or_none(path) -> str:
-    from models.adapters import file_sha256
+    from models.adapters import source_sha
     try:
-        return file_sha256(path)
+        return source_sha(path)
     except OSError:
         return ""
 
 
 def _is_adapter(card: dict | None) -> bool:
-    return bool(card) and (card.get("source") or {}).get("type") == "adapter"
+    from models.adapters import is_adapter
+    return is_adapter(card)
 
 
 # A resource, not data: shared, never copied. It is read about 30 times in every run (each model
@@ -283,19 +284,8 @@ def classifier_or_none(m: models.LatentModel) -> models.LatentModel | None:
 
 
 def is_adapter(m: models.LatentModel) -> bool:
-    return _is_adapter(m.card)
-
-
-def only_own_format(m: models.LatentModel, what: str) -> None:
-    """Stop a page whose method needs what only the project's own 28 × 28 grey checkpoints give
-    (the decoder's logits, the encoder's variance, gradients through the decoder), saying why."""
-    if is_adapter(m) or m.image_shape != models.latent_model.IMAGE_SHAPE:
-        why = ("an adapter gives decoded images and codes only, not the decoder's likelihood, the "
-               "encoder's variance or gradients" if is_adapter(m) else
-               f"its images are {' × '.join(map(str, m.image_shape))}")
-        st.info(f"{what} works with the project's own 28 × 28 grey checkpoints; **{m.name}** cannot "
-                f"use it: {why}. Pick another model to try it.", icon=":material/info:")
-        st.stop()
+    from models.adapters import is_adapter
+    return is_adapter(m)
 
 
 NO_CLASSIFIER = ("There is no classifier for this model's data, so there are no class colours, "
