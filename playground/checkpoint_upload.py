@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import models
@@ -29,6 +30,10 @@ class UploadError(ValueError):
     """An upload that cannot become a checkpoint; the message is meant for the person."""
 
 
+_lock = threading.Lock()           # one install at a time: two same-name uploads cannot both pass
+                                   # the "already uploaded" look and then race on the rename
+
+
 def uploads_dir() -> Path:
     """Where uploaded checkpoints live: a hidden folder in the user's checkpoint folder (hidden, so
     the Train page's listing of saved runs does not show them as trained here)."""
@@ -37,6 +42,20 @@ def uploads_dir() -> Path:
 
 
 def install(files, root: Path | None = None, limit: int = LIMIT) -> Path:
+    """Check and install one upload; every failure (a bad card, a full disk, no memory) is an
+    UploadError in words, never an exception into the page."""
+    with _lock:
+        try:
+            return _install(files, root, limit)
+        except UploadError:
+            raise
+        except models.CheckpointError as e:
+            raise UploadError(e.problem) from None
+        except Exception as e:                      # OSError (disk full, a race), MemoryError, ...
+            raise UploadError(f"the checkpoint could not be installed ({type(e).__name__}: {e})") from None
+
+
+def _install(files, root: Path | None, limit: int) -> Path:
     root = Path(root or uploads_dir())
     got = {}
     for name, data in files:

@@ -198,3 +198,120 @@ def test_no_shipped_checkpoint_contains_pickles():
 def test_reserved_folders_are_not_listed_as_checkpoints():
     names = {l.name for l in models.available()}
     assert not names & models.NOT_CHECKPOINTS
+
+
+# ---- cards checked for meaning, and built on the meta device before any memory ------------------
+
+@pytest.mark.parametrize("edit, pattern", [
+    (lambda c: c.update(dataset="mnist"), "dataset must be an object with a name"),
+    (lambda c: c["dataset"].pop("name"), "dataset must be an object with a name"),
+    (lambda c: c.update(class_names=list(range(10))), "class_names must be strings"),
+    (lambda c: c["dataset"].update(name="shapes"),
+     r"the card says data set 'shapes', whose pictures are 3x32x32, but its image_shape is 1x28x28"),
+    (lambda c: (c.update(latent_dim=-3), c["architecture"]["vae"]["args"].update(latent_dim=-3)),
+     "latent_dim must be a whole number of at least 1, not -3"),
+])
+def test_cards_that_would_break_a_page_are_refused_in_words(ckpt_copy, edit, pattern):
+    """A --checkpoints folder (or an upload, or models.convert output) whose card the pages would
+    trip on: refused when listed and when loaded, naming the card."""
+    root = ckpt_copy("mnist-vae")
+    card_path = root / "mnist-vae" / "card.json"
+    card = json.loads(card_path.read_text())
+    edit(card)
+    card_path.write_text(json.dumps(card))
+    _, listing = _assert_refused(root, "mnist-vae", pattern)
+    assert not listing["mnist-vae"].ok and re.search(pattern, listing["mnist-vae"].error)
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """Every build the loader makes, by device; a build for real of an oversized card fails the
+    test instead of allocating."""
+    import torch
+    from models import checkpoint as ck
+    real, seen = ck.build, []
+
+    def spy(cls, args):
+        device = torch.get_default_device().type
+        seen.append(device)
+        if device != "meta" and args.get("hidden", 0) > 10_000:
+            raise AssertionError(f"built {cls} with hidden={args['hidden']} for real")
+        return real(cls, args)
+    monkeypatch.setattr(ck, "build", spy)
+    return seen
+
+
+def test_an_oversized_card_is_refused_before_anything_is_allocated(ckpt_copy, builds):
+    root = ckpt_copy("mnist-vae")
+    card_path = root / "mnist-vae" / "card.json"
+    card = json.loads(card_path.read_text())
+    card["architecture"]["vae"]["args"]["hidden"] = 10 ** 7           # 31 billion parameters: 125 GB
+    card_path.write_text(json.dumps(card))
+    _assert_refused(root, "mnist-vae", r"needs [\d,]+ parameters .*over the 50 million the app loads")
+    assert builds and set(builds) == {"meta"}
+
+
+def test_weights_that_do_not_fit_are_refused_from_the_header_before_a_real_build(ckpt_copy, builds):
+    root = ckpt_copy("mnist-vae")
+    card_path = root / "mnist-vae" / "card.json"
+    card = json.loads(card_path.read_text())
+    card["architecture"]["vae"]["args"].update(hidden=20_000, channels=1)   # ~4 M parameters: under the
+                                                                            # cap, unlike the file's
+    card_path.write_text(json.dumps(card))
+    _assert_refused(root, "mnist-vae", r"weights do not fit the ConvVAE in the card \(size mismatch")
+    assert builds and set(builds) == {"meta"}
+    assert models.load("mnist-vae", models.CHECKPOINTS).latent_dim == 16 and builds[-1] == "cpu"
+
+
+def test_a_card_whose_constructor_fails_is_refused_in_words(ckpt_copy):
+    """torch raises RuntimeError for a negative size: that is a CheckpointError naming the card."""
+    root = ckpt_copy("mnist-vae")
+    card_path = root / "mnist-vae" / "card.json"
+    card = json.loads(card_path.read_text())
+    card["architecture"]["vae"]["args"]["channels"] = -3
+    card_path.write_text(json.dumps(card))
+    e, _ = _assert_refused(root, "mnist-vae", r"cannot build 'vae': .*negative dimension -3")
+    assert e.path.name == "card.json"
+
+
+def test_a_card_asking_for_millions_of_layers_is_refused_unbuilt(ckpt_copy, builds):
+    root = ckpt_copy("mnist-vae")
+    card_path = root / "mnist-vae" / "card.json"
+    card = json.loads(card_path.read_text())
+    card["architecture"]["vae"]["args"]["hidden_layers"] = 1000        # meta-building 10**7 would take minutes
+    card_path.write_text(json.dumps(card))
+    _assert_refused(root, "mnist-vae", r"asks for hidden_layers 1000, more than the \d+ tensors")
+    assert builds == []
+
+
+def test_family_shapes_come_from_the_reference_npz_header(tmp_path):
+    from models.checkpoint import _npz_image_shape, family_shape
+    grey, colour = tmp_path / "g.npz", tmp_path / "c.npz"
+    np.savez(grey, images=np.zeros((5, 20, 24), np.uint8), labels=np.zeros(5))
+    np.savez(colour, images=np.zeros((5, 3, 16, 16), np.uint8), labels=np.zeros(5))
+    assert _npz_image_shape(str(grey), 1, 1) == (1, 20, 24)
+    assert _npz_image_shape(str(colour), 1, 1) == (3, 16, 16)
+    assert [family_shape(d) for d in ("mnist", "fashion-mnist", "shapes", "my-pictures", "../x")] == \
+        [(1, 28, 28), (1, 28, 28), (3, 32, 32), None, None]
+
+
+
+def test_an_installed_reference_set_decides_its_familys_shape(tmp_path, monkeypatch):
+    from models.checkpoint import family_shape
+    (tmp_path / models.REFERENCE_DIR).mkdir()
+    np.savez(tmp_path / models.REFERENCE_DIR / "mnist.npz", images=np.zeros((5, 3, 16, 16), np.uint8),
+             labels=np.zeros(5))
+    monkeypatch.setattr(models, "CHECKPOINTS", tmp_path)
+    assert family_shape("mnist") == (3, 16, 16)               # read from the header, not assumed
+    assert family_shape("shapes") == (3, 32, 32)              # not installed there: the known shape
+
+
+def test_convert_refuses_a_data_set_of_another_picture_shape(tmp_path):
+    """models.convert writes no checkpoint that read_card would then refuse."""
+    from models.convert import convert
+    pth = models.CHECKPOINTS.parent / "examples" / "pytorch_examples_vae.pth"
+    if not pth.is_file():
+        pytest.skip("no example state_dict")
+    with pytest.raises(CheckpointError, match="data set 'shapes', whose pictures are 3x32x32"):
+        convert(pth, "pytorch-examples-vae", tmp_path / "o", dataset="shapes")
+    assert not (tmp_path / "o").exists()
