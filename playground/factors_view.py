@@ -15,11 +15,19 @@ from playground.imaging import tile, upscale
 
 @cache_data(show_spinner="Measuring which latent dimension follows which factor (once per model)…",
             max_entries=16, max_bytes=64 * MB)
-def _analysis(name: str, sha: str, dataset: str):
+def _analysis(name: str, sha: str, dataset: str, root: str, ref_stamp: tuple | None):
+    """Keyed by the weights and by the reference file (folder, size, mtime) its images and factors
+    are read from."""
     m = session.load_model(name)
     found = reference_factors(dataset)
     images, _ = session.reference(dataset)
     return analyse(m, images, *found)
+
+
+def analysis(m):
+    """`m`'s factor analysis on its reference set, cached per weights and reference file."""
+    return _analysis(m.name, session.weights_sha(m.name), m.dataset, str(session.models.CHECKPOINTS),
+                     session.reference_stamp(m.dataset))
 
 
 def factors_of(m) -> tuple | None:
@@ -47,7 +55,7 @@ def render(m) -> None:
     found = factors_of(m)
     if found is None:
         return
-    a = _analysis(m.name, session.weights_sha(m.name), m.dataset)
+    a = analysis(m)
     st.subheader("Which latent dimension follows which factor")
     st.markdown(
         f"This data is made by the project, so the factors behind every image are known "

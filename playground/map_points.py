@@ -12,11 +12,12 @@ the installed part imports `models.data` only when asked for.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from playground.bounded import MB, LRU
 
 DEFAULT_POINTS = 10_000          # MNIST: all 10,000 digits the project ships; Fashion-MNIST: 10,000 of 13,000
 SIZES = (2_000, 5_000, 10_000, 20_000, 50_000)
@@ -55,8 +56,25 @@ def _freeze(*arrays):
         a.setflags(write=False)
 
 
-@functools.lru_cache(maxsize=4)
+# Process-wide, bounded by entries and bytes (tests/test_bounds.py): keyed by the folder, the data set
+# and the stamp (size, mtime) of the shipped files; the installed pool also by the installed data's.
+_SHIPPED = LRU(max_entries=4, max_bytes=64 * MB)       # 13,000 Fashion-MNIST images are 10 MB
+_INSTALLED = LRU(max_entries=2, max_bytes=128 * MB)    # 70,000 images are 55 MB: two at most
+
+
+def _memo(cache: LRU, key, build):
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.put(key, value)
+    return value
+
+
 def _shipped(root: str, dataset: str, stamp: tuple) -> tuple[Pool, np.ndarray, np.ndarray]:
+    return _memo(_SHIPPED, (root, dataset, stamp), lambda: _read_shipped(root, dataset))
+
+
+def _read_shipped(root: str, dataset: str) -> tuple[Pool, np.ndarray, np.ndarray]:
     ref = _read(Path(root) / REFERENCE_DIR / f"{dataset}.npz", "test_index")
     train_path = Path(root) / TRAIN_DIR / f"{dataset}.npz"
     train = _read(train_path, "train_index") if train_path.is_file() else (
@@ -121,8 +139,12 @@ def installed_size(dataset: str) -> int:
     return 0
 
 
-@functools.lru_cache(maxsize=2)          # 70,000 images are 55 MB: two at most
 def _installed(root: str, dataset: str, stamp: tuple, source: str) -> Pool:
+    return _memo(_INSTALLED, (root, dataset, stamp, source),
+                 lambda: _read_installed(root, dataset, stamp))
+
+
+def _read_installed(root: str, dataset: str, stamp: tuple) -> Pool:
     from models.data import DataError, load_dataset
     shipped, test_index, train_index = _shipped(root, dataset, stamp)
     try:
@@ -134,14 +156,41 @@ def _installed(root: str, dataset: str, stamp: tuple, source: str) -> Pool:
     return extend(shipped, test_index, train_index, (d.test_x, d.test_y), (d.train_x, d.train_y))
 
 
-def _source_stamp(dataset: str) -> str:
-    """Where the installed data set is read from and when it changed (part of the cache key)."""
+def _files_stamp(paths) -> tuple:
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+            out.append((p.name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((p.name, None))
+    return tuple(out)
+
+
+def _source_stamp(dataset: str) -> tuple:
+    """Where the installed data set is read from and the size and mtime of each of its files (part
+    of the cache keys: a data set installed, removed or replaced is never met by an old pool or map)."""
     from models import data
-    folder = data.FASHION_DIR if dataset == "fashion-mnist" else data.DATA_DIR
-    try:
-        return f"{folder}:{folder.stat().st_mtime_ns}"
-    except OSError:
-        return str(folder)
+    if dataset == "fashion-mnist":
+        folder = data.FASHION_DIR
+        files = [folder / f"{k}-ubyte.gz" for k in
+                 ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")]
+    else:
+        folder = data._mnist_dir() or data.DATA_DIR
+        files = [folder / "src" / "digits" / f"{d}.json" for d in range(10)]
+    return (str(folder), _files_stamp(files))
+
+
+def pool_stamp(dataset: str, root: Path | str, n: int | None = None) -> tuple:
+    """What `pool(dataset, root, n)` depends on besides its arguments, for the keys of caches built
+    from it (the maps): the shipped files' sizes and mtimes and, when n reaches past them into the
+    installed data set, its files' too."""
+    root = Path(root)
+    n = DEFAULT_POINTS if n is None else int(n)
+    shipped = (str(root), _stamp(root, dataset))
+    if n > len(shipped_pool(dataset, root)):
+        return shipped, _source_stamp(dataset)
+    return shipped, None
 
 
 def pool(dataset: str, root: Path | str, n: int | None = None) -> Pool:
@@ -159,6 +208,11 @@ def sizes(total: int) -> list[int]:
     """The sizes a person can pick from a pool of `total` images: the standard steps below it, and
     all of them."""
     return [s for s in SIZES if s < total] + [int(total)]
+
+
+def nearest_size(n: int, offered: list[int]) -> int:
+    """The size in `offered` nearest to n (the smaller of two as near)."""
+    return min(offered, key=lambda k: (abs(k - int(n)), k))
 
 
 def available(dataset: str, root: Path | str) -> int:

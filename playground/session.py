@@ -136,13 +136,17 @@ def reference(dataset: str):
     """The shipped reference set (images, labels), shared by every session: read-only, so no page
     can alter it. Cached per file (its folder, size and modification time), so a checkpoints folder
     pointed elsewhere, or a reference file replaced, is read anew."""
-    path = models.reference_path(dataset)
+    return _reference(dataset, str(models.CHECKPOINTS), reference_stamp(dataset))
+
+
+def reference_stamp(dataset: str) -> tuple | None:
+    """The reference file's size and modification time (None when missing): part of the key of
+    every cache computed from the reference set, beside its folder."""
     try:
-        info = path.stat()
-        stamp = (info.st_size, info.st_mtime_ns)
+        info = models.reference_path(dataset).stat()
+        return (info.st_size, info.st_mtime_ns)
     except OSError:                    # missing: models.reference says so in words
-        stamp = None
-    return _reference(dataset, str(models.CHECKPOINTS), stamp)
+        return None
 
 
 @cache_resource(show_spinner=False, max_entries=8, max_bytes=128 * MB)
@@ -194,11 +198,22 @@ def map_points(m) -> int | None:
     from playground import map_points as mp
     if m.kind != "vae" or m.dataset not in mp.POOLED:
         return None
+    ss = st.session_state
     try:
-        n = int(st.session_state.get("map_points") or mp.DEFAULT_POINTS)
+        n = int(ss.get("map_points") or mp.DEFAULT_POINTS)
     except (TypeError, ValueError):
         n = mp.DEFAULT_POINTS
-    return max(1, min(n, mp.available(m.dataset, models.CHECKPOINTS)))
+    offered = mp.sizes(mp.available(m.dataset, models.CHECKPOINTS))
+    from_url = ss.pop("_map_points_from_url", False)
+    if n not in offered:         # a link's ?n=: only the sizes the picker offers (each is a t-SNE build)
+        near = mp.nearest_size(n, offered)
+        if from_url:
+            st.warning(f"The link asked for a map of {n:,} points; it shows {near:,}, the nearest "
+                       f"size offered here ({', '.join(f'{k:,}' for k in offered)}).")
+        ss.map_points = n = near
+        if from_url:
+            sync_url()           # the link now says what the page shows
+    return n
 
 
 def latent_map(name: str, method: str, *, quiet: bool = False, points: int | None = None) -> LatentMap:
@@ -224,7 +239,10 @@ def latent_map(name: str, method: str, *, quiet: bool = False, points: int | Non
                 ref = reference(m.dataset) if m.kind == "vae" else None
             say = None if holder is None else (
                 lambda f, t: holder.progress(min(max(f, 0.0), 1.0), text=t))
-            lmap = build_map(m, method, ref, clf, progress=say)
+            from contextlib import nullcontext
+            from playground.map_builds import map_build_slot
+            with map_build_slot(holder) if method == "tsne" else nullcontext():   # queued: heavy
+                lmap = build_map(m, method, ref, clf, progress=say)
         finally:
             if holder is not None:
                 holder.empty()
@@ -232,7 +250,9 @@ def latent_map(name: str, method: str, *, quiet: bool = False, points: int | Non
                    *([] if lmap.training is None else [lmap.training]))
         return lmap
 
-    key = (name, m.card["weights"]["sha256"], method, points)
+    data = (mp.pool_stamp(m.dataset, models.CHECKPOINTS, points) if points is not None else
+            (str(models.CHECKPOINTS), reference_stamp(m.dataset)) if m.kind == "vae" else None)
+    key = (name, m.card["weights"]["sha256"], method, points, data)     # and the images mapped
     return _MAPS.get(key + ((clf.card["weights"]["sha256"],) if clf is not None else ()), build)
 
 
@@ -255,9 +275,11 @@ def _reference_errors(name: str, sha: str):
     inversions shipped in checkpoints/maps, or (visibly, with the reason) a few inverted now."""
     from playground.latent_map import shipped_maps
     from playground.uploads import load_reference_errors
+    from playground.waiting import inversion_slot, stay_connected
 
     m = load_model(name)
-    return load_reference_errors(m, reference(m.dataset)[0], shipped_maps())
+    return load_reference_errors(m, reference(m.dataset)[0], shipped_maps(),   # a GAN's: queued
+                                 progress=stay_connected(None), slot=inversion_slot)
 
 
 def classifier_for(m: models.LatentModel) -> models.LatentModel:
@@ -346,8 +368,9 @@ def init_state() -> None:
     if wanted and wanted not in names:
         notes.append(f"The link asked for model {literal(wanted, 40)}, which is not available here.")
     ss.proj = qp.get("proj", "")
-    if str(qp.get("n", "")).isdigit():          # the map's size; bounded by the data when used
+    if str(qp.get("n", "")).isdigit():          # the map's size; snapped to a size offered when used
         ss.map_points = int(qp.get("n"))
+        ss["_map_points_from_url"] = True
     sel = parse_selection(qp.get("sel"))        # untrusted: bounded by MAX_POINTS, never raises
     ss.sel = sel.indices
     if sel.warning:

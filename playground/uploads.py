@@ -110,16 +110,23 @@ def shipped_errors(model, maps_dir) -> tuple[np.ndarray | None, str]:
     return err, path.name
 
 
-def load_reference_errors(model, ref_images: np.ndarray, maps_dir, progress=None) -> ReferenceErrors:
+def load_reference_errors(model, ref_images: np.ndarray, maps_dir, progress=None,
+                          slot=None) -> ReferenceErrors:
     """The errors uploads are ranked against: a VAE's on every reference image; a GAN's shipped
-    inversions, or (visibly, with the reason) a few inverted now when those cannot be used."""
+    inversions, or (visibly, with the reason) a few inverted now when those cannot be used: inside
+    `slot()` (a context manager; default: one of the server's inversion slots, `jobs.inversions()`),
+    so they queue with every other inversion."""
     if model.kind != "gan":
         err = reference_errors(model, ref_images, progress=progress)
         return ReferenceErrors(err, f"all {len(err):,} reference images")
     err, why = shipped_errors(model, maps_dir)
     if err is not None:
         return ReferenceErrors(err, f"{len(err)} reference images inverted ahead of time ({why})")
-    err = reference_errors(model, ref_images, n=GAN_LIVE_IMAGES, progress=progress)
+    if slot is None:
+        from playground import jobs
+        slot = jobs.inversions().hold
+    with slot():
+        err = reference_errors(model, ref_images, n=GAN_LIVE_IMAGES, progress=progress)
     return ReferenceErrors(
         err, f"only {len(err)} reference images, inverted just now",
         f"The shipped inversion errors of {model.name} were not used: {why}. The percentile is "

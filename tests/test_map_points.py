@@ -135,3 +135,97 @@ def test_the_installed_pool_is_read_anew_from_another_folder(installed, monkeypa
     monkeypatch.setattr(data, "FASHION_DIR", other)
     p = mp.pool("fashion-mnist", root, 70_000)
     assert len(p) == 7 + 9 + 7 and p.training.sum() == 4 + 7     # 7 shipped, then 9 test, 7 of the 10 train
+
+
+# ---- bounded caches and what they are keyed by (#14 review) ----------------------------------------
+
+def test_pools_are_held_in_caches_bounded_by_entries_and_bytes():
+    from playground.bounded import LRU
+    for cache in (mp._SHIPPED, mp._INSTALLED):
+        assert isinstance(cache, LRU) and 0 < cache.max_entries <= 8 and cache.max_bytes <= 256 * 2**20
+    a = mp.shipped_pool("mnist", models.CHECKPOINTS)
+    assert mp.shipped_pool("mnist", models.CHECKPOINTS) is a                  # a hit
+    assert mp._SHIPPED.bytes >= a.images.nbytes                              # measured
+
+
+def test_nearest_size_snaps_to_a_size_offered():
+    offered = mp.sizes(13_000)
+    assert [mp.nearest_size(n, offered) for n in (1, 3_499, 3_500, 10_001, 999_999)] == \
+        [2_000, 2_000, 2_000, 10_000, 13_000]
+
+
+def test_the_pool_stamp_follows_the_installed_files_only_past_what_ships(installed):
+    from models import data
+    root, _, train_x = installed
+    small, large = mp.pool_stamp("fashion-mnist", root, 7), mp.pool_stamp("fashion-mnist", root, 70_000)
+    _idx(data.FASHION_DIR / "train-images-idx3-ubyte.gz", 255 - train_x)   # the data set replaced
+    assert mp.pool_stamp("fashion-mnist", root, 7) == small                  # shipped only: same
+    assert mp.pool_stamp("fashion-mnist", root, 70_000) != large
+
+
+def test_a_map_past_what_ships_is_rebuilt_when_the_installed_data_set_changes(installed, monkeypatch):
+    """session.latent_map's key holds the stamp of the installed files its points come from."""
+    from types import SimpleNamespace
+
+    from models import data
+    from playground import session
+    root, _, train_x = installed
+    monkeypatch.setattr(models, "CHECKPOINTS", root)
+    monkeypatch.setattr(session, "_MAPS", session._MapCache())
+    fake = SimpleNamespace(kind="vae", dataset="fashion-mnist", card={"weights": {"sha256": "s"}})
+    monkeypatch.setattr(session, "load_model", lambda name: fake)
+    built = []
+
+    def build_map(m, method, ref, clf, progress=None):
+        built.append(ref.images.copy())
+        z = np.zeros((len(ref), 2), np.float32)
+        return SimpleNamespace(z=z, space=z, y=z, labels=ref.labels, images=ref.images, training=None)
+    monkeypatch.setattr(session, "build_map", build_map)
+    session.latent_map("m", "pca", quiet=True, points=70_000)
+    session.latent_map("m", "pca", quiet=True, points=70_000)
+    assert len(built) == 1                                                   # a hit
+    _idx(data.FASHION_DIR / "train-images-idx3-ubyte.gz", 255 - train_x)   # the data set replaced
+    session.latent_map("m", "pca", quiet=True, points=70_000)
+    assert len(built) == 2 and (built[1][7:] != built[0][7:]).any()        # mapped anew, new images
+
+
+def test_a_tsne_map_build_holds_a_map_build_slot(monkeypatch):
+    from types import SimpleNamespace
+
+    from playground import jobs, map_builds, session
+    slots = jobs.Slots(1)
+    monkeypatch.setattr(map_builds, "_builds", slots)
+    monkeypatch.setattr(session, "_MAPS", session._MapCache())
+    seen = []
+
+    def build_map(m, method, ref, clf, progress=None):
+        seen.append((method, slots.state()))
+        z = np.zeros((len(ref), 2), np.float32)
+        return SimpleNamespace(z=z, space=z, y=z, labels=ref.labels, images=ref.images, training=None)
+    monkeypatch.setattr(session, "build_map", build_map)
+    for method in ("tsne", "pca"):
+        session.latent_map("mnist-vae", method, quiet=True, points=2_000)
+    assert seen == [("tsne", (1, 0)), ("pca", (0, 0))] and slots.state() == (0, 0)
+
+
+def test_a_waiting_map_build_says_how_many_are_ahead():
+    import threading
+
+    from playground import jobs
+    from playground.map_builds import map_build_slot
+    slots, said, go = jobs.Slots(1, poll_s=0.01), [], threading.Event()
+
+    class Holder:
+        def info(self, text, icon=None):
+            said.append(text)
+            go.set()
+
+        def empty(self):
+            said.append("")
+    with slots.hold():
+        t = threading.Thread(target=lambda: map_build_slot(Holder(), slots).__enter__())
+        t.start()
+        assert go.wait(10)
+    t.join(10)
+    assert said[0].startswith("Waiting: 1 ahead of you. At most 1 map is computed at once")
+    assert said[-1] == ""                                                    # cleared once started
