@@ -55,7 +55,7 @@ def test_at_most_limit_hold_at_once_and_the_rest_start_in_arrival_order():
 def test_a_waiter_that_gives_up_frees_its_place_and_those_behind_move_up():
     slots = Slots(limit=1, poll_s=0.02)
     release, quit_b = threading.Event(), threading.Event()
-    c_saw = []
+    c_saw, b_outcome = [], []
 
     def a():
         with slots.hold():
@@ -65,10 +65,12 @@ def test_a_waiter_that_gives_up_frees_its_place_and_those_behind_move_up():
         if quit_b.is_set():
             raise RuntimeError("the page reran / the client left")
 
-    def b():
-        with pytest.raises(RuntimeError):
+    def b():                                     # the outcome is asserted in the test's own thread
+        try:
             with slots.hold(waiting=b_waiting):
-                raise AssertionError("b must never get the slot")
+                b_outcome.append("got the slot")
+        except RuntimeError:
+            b_outcome.append("gave up")
 
     def c():
         with slots.hold(waiting=c_saw.append):
@@ -85,6 +87,7 @@ def test_a_waiter_that_gives_up_frees_its_place_and_those_behind_move_up():
     _until(lambda: 2 in c_saw)                   # behind a (holding) and b (waiting)
     quit_b.set()
     tb.join(10)
+    assert b_outcome == ["gave up"], b_outcome   # b left the queue without ever holding the slot
     _until(lambda: c_saw[-1] == 1)               # b's place is gone: only a is ahead now
     assert slots.state() == (1, 1)
     release.set()
@@ -204,7 +207,8 @@ def test_the_fill_in_page_shows_the_queue_position_then_fills_in(monkeypatch):
     t.join(10)
     assert_clean(at, "inpaint while queued")
     assert shown and shown[0].startswith("Waiting: 1 ahead of you"), shown
-    assert any("inpaint_errors" in (d.proto.id or "") for d in at.dataframe) or len(at.dataframe)
+    [table] = [d.value for d in at.dataframe if "hidden-pixel MSE" in d.value.columns]
+    assert len(table) == 8 and np.isfinite(table["hidden-pixel MSE"]).all()   # the completions, once it ran
     assert not [i.value for i in at.info if i.value.startswith("Waiting")]    # gone once it ran
     assert slots.state() == (0, 0)
 
