@@ -94,10 +94,11 @@ def test_bounded_cache_resource_evicts_by_bytes():
 
 CACHE_CALL = re.compile(r"^\s*(@|\w+\s*=\s*)(st\.cache_data|st\.cache_resource|functools\.lru_cache|lru_cache|"
                         r"functools\.cache)\b")
-# Left as they are, with the reason: keyed by a data set's name, of which KNOBS allows three, so
-# its entries are bounded by that and its bytes by the data sets themselves (it lives in models/,
-# which imports nothing from playground/).
-ALLOWED = {"models/lab.py": "def training_data"}
+# Left as they are, with the reason (models/ imports nothing from playground/, so not bounded.py's):
+# - training_data: keyed by a data set's name, of which KNOBS allows three, so its entries are
+#   bounded by that and its bytes by the data sets themselves;
+# - _npz_image_shape: 32 entries of a 3-tuple (a reference file's picture shape, from its header).
+ALLOWED = {"models/lab.py": ("def training_data",), "models/checkpoint.py": ("def _npz_image_shape",)}
 
 
 def test_no_cache_in_the_app_is_left_unbounded_by_bytes():
@@ -111,7 +112,7 @@ def test_no_cache_in_the_app_is_left_unbounded_by_bytes():
         for n, line in enumerate(lines, 1):
             code = line.split("#")[0]
             allowed = ALLOWED.get(str(path.relative_to(ROOT)))
-            if allowed and any(allowed in later for later in lines[n:n + 2]):
+            if allowed and any(a in later for a in allowed for later in lines[n:n + 2]):
                 continue
             if CACHE_CALL.search(code):
                 found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")

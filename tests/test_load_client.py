@@ -32,9 +32,18 @@ async def _two_people(url: str, seconds: float):
             await p.close()
 
 
+
+def run_apart(coro):
+    """asyncio.run in a thread of its own: in the full suite, Playwright's sync API (the browser tests'
+    session fixture) keeps an event loop running in this thread, and asyncio.run refuses to nest."""
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_two_sessions_drag_interpolate_and_upload():
     with streamlit_server() as (url, log):
-        people = asyncio.run(_two_people(url, seconds=3.0))
+        people = run_apart(_two_people(url, seconds=3.0))
     for p in people:
         assert p.errors == [], f"session {p.index}: {p.errors} (server log {log})"
         # each release came back as the drag map with that very send's seq and mount, the cursor at
@@ -105,7 +114,7 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing_behind():
     from bench.load_test import start_server
     proc, url, log = start_server(ttl=2)
     try:
-        after_half, encoded, held = asyncio.run(_uploads_then_leaves(url))
+        after_half, encoded, held = run_apart(_uploads_then_leaves(url))
         assert after_half == 0                   # the half upload left nothing
         assert encoded and held > 0              # a whole one is stored (so the metric is real)
         deadline = time.monotonic() + 60

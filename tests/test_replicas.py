@@ -318,7 +318,7 @@ def digit_png() -> bytes:
 
 def upload(tab: Tab, where: str):
     page = tab.page
-    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(
+    page.locator("[data-testid='stMain'] [data-testid='stFileUploader'] input[type=file]").set_input_files(
         files=[{"name": "seven.png", "mimeType": "image/png", "buffer": digit_png()}])
     page.get_by_text("Pixel MSE").first.wait_for(timeout=120_000)     # encoded, decoded, ranked
     wait_idle(page)
@@ -356,7 +356,7 @@ def test_sessions_stick_to_their_replica_through_the_balancer(browser, balanced)
 
         # A: an upload goes to the replica that holds A's session, and its images come back
         assert a.goto("/upload?model=mnist-vae&proj=pca") == ra
-        a.page.locator("[data-testid='stFileUploader']").wait_for(timeout=120_000)
+        a.page.locator("[data-testid='stMain'] [data-testid='stFileUploader']").wait_for(timeout=120_000)
         wait_idle(a.page)
         upload(a, "upload")
         a.page.screenshot(path=str(ARTIFACTS / "replicas-upload.png"), full_page=True)
@@ -376,7 +376,7 @@ def test_sessions_stick_to_their_replica_through_the_balancer(browser, balanced)
         while len(a.sockets) == sockets_a and time.monotonic() < deadline:
             a.page.wait_for_timeout(500)
         assert len(a.sockets) > sockets_a, f"A's tab did not reconnect: {a.sockets}"
-        a.page.locator("[data-testid='stFileUploader']").wait_for(timeout=120_000)
+        a.page.locator("[data-testid='stMain'] [data-testid='stFileUploader']").wait_for(timeout=120_000)
         wait_idle(a.page)
         a.failed.clear()                      # the requests that met the dead replica while it went
         since = len(a.replicas)
