@@ -26,6 +26,12 @@ def test_a_short_selection_is_listed_and_a_long_one_is_a_bitmask_that_round_trip
     assert selection.decode_selection("m!!not-base64", 2000) == []
 
 
+def test_class_counts_keep_each_class_apart_from_its_count():
+    assert selection.class_counts(np.array([477, 0, 0, 844, 0, 0, 0, 0, 543, 0]), list("0123456789")) \
+        == "3: 844 · 8: 543 · 0: 477"
+    assert selection.class_counts([2, 5], ["T-shirt", "Bag"]) == "Bag: 5 · T-shirt: 2"
+
+
 def test_the_shown_sample_spreads_over_the_selection():
     rng = np.random.default_rng(0)
     # four tight clusters far apart, 100 points each, listed cluster by cluster
@@ -70,6 +76,10 @@ def test_a_large_selection_is_counted_whole_and_shown_by_a_spread_sample():
     assert len(shown) == 16 and set(shown) <= set(wanted)
     assert {int(labels[i]) for i in shown} == {0, 1}                       # both classes shown
     assert shown != wanted[:16]                                            # not just the first 16
+    counts = next(c.value for c in at.caption if "of the selection:" in c.value)
+    n0, n1 = int((labels[wanted] == 0).sum()), int((labels[wanted] == 1).sum())
+    first, second = sorted([(n0, "0"), (n1, "1")], key=lambda t: (-t[0], t[1]))
+    assert counts.endswith(f": {first[1]}: {first[0]} · {second[1]}: {second[0]}"), counts   # "0: 160", not "0 160"
 
 
 def url_sel(at) -> str | None:

@@ -7,7 +7,7 @@ from playground.doubleclick import on_double_click
 from playground.figures import map_figure
 from playground.imaging import tile, upscale
 from playground.latent_map import NO_CLASSIFIER_SOURCE, describe_inverse
-from playground.selection import representative
+from playground.selection import class_counts, representative
 
 ss = st.session_state
 m = session.header(
@@ -151,8 +151,8 @@ def gallery():
                                              if len(sel) > len(shown) else ""))
     if len(sel) > len(shown):
         counts = np.bincount(lmap.labels[sel], minlength=len(m.class_names))
-        st.caption(f"{lmap.label_source.capitalize()} of the selection: " + ", ".join(
-            f"{m.class_names[c]} {n:,}" for c, n in sorted(enumerate(counts), key=lambda t: -t[1]) if n))
+        st.caption(f"{lmap.label_source.capitalize()} of the selection: "
+                   + class_counts(counts, m.class_names))
     if m.kind == "vae":
         st.markdown("**Original** (top) and **decoded from its latent code** (bottom): the "
                     "encoder compresses each image to a point, the decoder rebuilds it.")
