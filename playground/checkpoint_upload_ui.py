@@ -21,7 +21,7 @@ def add_checkpoint_box() -> None:
             try:
                 dest = checkpoint_upload.install([(f.name, f.getvalue()) for f in files or []])
             except checkpoint_upload.UploadError as e:
-                st.error(f"Not added: {e}")
+                st.error(f"Not added: {e}" + size_hint(len(files or []), st.get_option("server.maxUploadSize")))
                 return
             session.listings.clear()
             name = next((l.name for l in session.listings() if l.path == dest), dest.name)
@@ -30,3 +30,12 @@ def add_checkpoint_box() -> None:
     added = st.session_state.pop("_added_checkpoint", None)
     if added:
         st.success(f"Added **{added}**: pick it in the model list above.")
+
+
+def size_hint(n_files: int, max_mb: int) -> str:
+    """A file over `server.maxUploadSize` is refused in the browser and never reaches the app, so a
+    missing file may be one that was too large: say so when fewer than two files arrived."""
+    if n_files >= 2:
+        return ""
+    return (f". The uploader refuses any file over {max_mb} MB before it reaches the server (it shows "
+            "the file in red): if you picked it, it was too large.")

@@ -32,7 +32,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from playground import ink as inkmod
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
-MAX_BYTES = 10 * 1024 * 1024          # the server caps uploads at 10 MB too (.streamlit/config.toml)
+MAX_BYTES = 10 * 1024 * 1024          # the server's cap is 32 MB (.streamlit/config.toml, for checkpoints)
 MAX_PIXELS = 40_000_000               # e.g. 7,300 x 5,500: refused before decoding beyond this
 MAX_SIDE = 20_000
 WORK_SIDE = 256                       # everything after decoding happens at most this big

@@ -66,6 +66,19 @@ def test_the_sidebar_box_adds_a_checkpoint_for_every_page():
         session.listings.clear()
 
 
+def test_the_upload_limit_takes_the_shipped_models_and_a_missing_file_may_be_a_refused_one():
+    import tomllib
+    limit = tomllib.loads((models.CHECKPOINTS.parent / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    biggest = max(p.stat().st_size for p in models.CHECKPOINTS.glob("*-v*/model.safetensors"))
+    assert biggest > 10 * 2 ** 20 and biggest < limit * 2 ** 20            # fashion-mnist-vae's 14 MB fits
+    at = run_app(model="mnist-vae", proj="pca")
+    at.file_uploader(key="ckpt_files").set_value([(n, d, "application/json") for n, d in files_of("mnist-vae2d")[:1]])
+    next(b for b in at.button if b.label == "Add").click()
+    at.run()
+    said = [e.value for e in at.sidebar.error]
+    assert any("model.safetensors missing" in e and f"over {limit} MB" in e for e in said), said
+
+
 def edited(ckpt: str, edit):
     files = files_of(ckpt)
     card = json.loads(files[0][1])
