@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import math
 import os
 import sqlite3
@@ -24,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 DB_NAME = "judge.sqlite"
 BUSY_TIMEOUT_S = 5.0      # how long one attempt waits for another writer's lock
 ATTEMPTS = 6              # attempts before a write gives up (the page keeps the answers and retries)
@@ -217,7 +219,8 @@ def _open(path: Path) -> tuple[sqlite3.Connection, list[str]]:
         raise JudgeDbError(f"The folder for the results database, `{path.parent}`, cannot be created "
                            f"({e.strerror or e}). Set LATENT_PLAYGROUND_USER_DIR to a writable folder.") from None
     if not path.exists():
-        notes.append(f"There was no results database yet: a new one was started at `{path}`.")
+        log.info("judge: no results database yet, a new one is started at %s", path)   # admin detail
+        notes.append("Results are kept from now on.")
     for _ in range(2):
         try:
             return _connect(path), notes

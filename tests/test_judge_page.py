@@ -53,7 +53,8 @@ def metrics(at):
 def test_a_round_shows_real_and_generated_images_one_at_a_time(user_dir):
     at = open_judge("mnist-gan")
     assert_clean(at, "judge page")
-    assert any("no results database yet" in i.value for i in at.info)
+    said = [i.value for i in at.info]
+    assert "Results are kept from now on." in said and not any(str(user_dir) in i for i in said), said
     rnd = game(at)["round"]
     plan, images = rnd["plan"], rnd["images"]
     assert plan.n == 10 and sum(plan.truth) == 5 and images.shape == (10, 28, 28)
@@ -119,7 +120,10 @@ def test_rounds_add_up_per_model_and_wrong_answers_read_as_reversed(user_dir):
     assert_clean(at, "VAE round")
     shown = metrics(at)
     assert shown["Your total on mnist-vae"] == "100%"
-    assert shown["Fréchet distance (FD)"] == "not measured"
+    assert shown["Fréchet distance (FD)"] == shown["Inception Score (IS)"] == "not on the card"
+    links = [(l.proto.page, l.proto.label) for l in at.get("page_link")]
+    assert any(p.endswith("quality") or "quality" in p for p, _ in links) and \
+        any("Quality against diversity" in label for _, label in links), links
     table = at.dataframe[0].value
     assert dict(zip(table["model"], table["answers"])) == {"mnist-gan": 20, "mnist-vae": 10}
     assert dict(zip(table["model"], table["rounds"])) == {"mnist-gan": 2, "mnist-vae": 1}

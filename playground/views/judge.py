@@ -13,6 +13,7 @@ from playground.judge_db import Answer, JudgeDbBusy, JudgeDbError, ModelInfo
 
 MAX_PENDING = 200       # per session: answers kept while the database cannot take them
 MAX_TOTALS = 16         # per session: models with a running total
+NOT_ON_CARD = "not on the card"   # the Quality against diversity page measures FD and IS for any model
 MAX_NOTES = 4           # per session: database notes waiting to be shown
 
 
@@ -142,12 +143,15 @@ else:
               help=f"95% Wilson interval {judge.percent(lo)}–{judge.percent(hi)}: with 10 answers it is wide.")
     c2.metric(f"Your total on {ss.model}", judge.percent(mine[0] / mine[1]),
               help=f"{judge.describe(mine[0], mine[1])} over {rounds(mine[2])} in this session.")
-    c3.metric("Fréchet distance (FD)", f"{info.fd:.1f}" if info.fd is not None else "not measured",
+    c3.metric("Fréchet distance (FD)", f"{info.fd:.1f}" if info.fd is not None else NOT_ON_CARD,
               help="From the model card: distance between the classifier features of generated and "
                    "real images (lower: closer to real). Measured for the shipped GANs.")
-    c4.metric("Inception Score (IS)", f"{info.inception:.2f}" if info.inception is not None else "not measured",
+    c4.metric("Inception Score (IS)", f"{info.inception:.2f}" if info.inception is not None else NOT_ON_CARD,
               help="From the model card: how confidently and how evenly the classifier recognises the "
                    "generated images (higher: sharper and more varied).")
+    if info.fd is None or info.inception is None:
+        st.page_link("views/quality.py", label="FD and IS are not on this model's card: see Quality against "
+                     "diversity, which measures them", icon=":material/balance:")
     st.caption(f"Your running total on **{ss.model}**: {judge.describe(mine[0], mine[1])}, "
                f"{rounds(mine[2])}; you {judge.verdict(*mine[:2])}.")
     per_row = plan.n // 2
