@@ -83,6 +83,15 @@ def data_distance(z: np.ndarray, codes: np.ndarray, typical: float) -> float:
     return float(d / typical)
 
 
+def distance_label(far: float, kind: str) -> str:
+    """The drag page's verdict on `data_distance`: a VAE's map points are encoded real images, a GAN's
+    are samples the generator drew, so a GAN's code is never said to be near real data."""
+    close, points, every = (("real data", "data points", "every data point") if kind == "vae" else
+                            ("the map's samples", "map samples", "every map sample"))
+    return (f"close to the codes of {close}" if far < 1.5 else f"between {points}" if far < 4 else
+            f"far from {every}: the model is guessing")
+
+
 def typical_nn_distance(codes: np.ndarray, sample: int = 500, seed: int = 0) -> float:
     """Median distance from a code to its nearest other code (on a sample, for speed)."""
     codes = np.asarray(codes, np.float64)

@@ -14,7 +14,7 @@ import models
 from playground.dragmap import denormalise, full_extent, grid_points, normalise, read_cursor
 from playground.imaging import to_uint8
 from playground.latent_map import build_map
-from playground.steering import class_direction, principal_directions, slider_value
+from playground.steering import class_direction, distance_label, principal_directions, slider_value
 
 from conftest import assert_clean, run_app
 
@@ -107,6 +107,20 @@ def test_the_component_gets_every_point_and_the_exact_decoding():
     verdicts = [p.text for p in at.get("progress") if "typical gap" in p.text]
     assert len(verdicts) == 1 and verdicts[0].startswith("Nearest reference image code"), verdicts
     assert any("Measured in latent space" in c.value for c in at.caption)
+
+
+def test_a_gans_distance_verdict_speaks_of_its_maps_samples_not_real_data():
+    assert distance_label(1.0, "vae") == "close to the codes of real data"
+    assert distance_label(1.0, "gan") == "close to the codes of the map's samples"
+    assert [distance_label(f, "gan") for f in (2, 9)] == ["between map samples",
+                                                           "far from every map sample: the model is guessing"]
+    at = drag_page(model="mnist-gan", proj="pca")
+    assert_clean(at, "GAN drag page")
+    verdicts = [p.text for p in at.get("progress") if "typical gap" in p.text]
+    assert len(verdicts) == 1 and verdicts[0].startswith("Nearest map sample code"), verdicts
+    tail = verdicts[0].split("—")[1]
+    assert ("map's samples" in tail or "map sample" in tail) and "real data" not in tail, verdicts
+    assert "**How far from the map's samples?**" in [m.value for m in at.markdown]
 
 
 def test_the_caption_says_how_the_map_maps_to_latent_space():

@@ -17,7 +17,7 @@ from playground.dragmap import (BrowserCursor, denormalise, dragmap, full_extent
 from playground.imaging import atlas as tile_atlas, png_data_url, tile, to_uint8, upscale
 from playground.interpolation import slerp
 from playground.latent_map import NO_CLASSIFIER_SOURCE
-from playground.steering import (Direction, axis_directions, class_direction, data_distance,
+from playground.steering import (Direction, axis_directions, class_direction, data_distance, distance_label,
                                  principal_directions, prior_shell, slider_value, typical_nn_distance)
 
 N_ATLAS = 24
@@ -136,15 +136,14 @@ def draw_map(exact: np.ndarray) -> None:
 
 def distance_verdict(z: np.ndarray) -> None:
     """One verdict: how far the decoded code is from the codes of real data, in latent space."""
-    st.markdown("**How far from real data?**")
+    st.markdown("**How far from real data?**" if m.kind == "vae" else "**How far from the map's samples?**")
     whose = "reference image" if m.kind == "vae" else "map sample"
     try:
         far = data_distance(z, lmap.z, geo.typical_z)
     except ValueError as e:
         st.warning(f"No distance verdict for this map: {e}")
     else:
-        label = ("close to the codes of real data" if far < 1.5 else
-                 "between data points" if far < 4 else "far from every data point: the model is guessing")
+        label = distance_label(far, m.kind)
         st.progress(min(far / 8, 1.0), text=f"Nearest {whose} code: {far:.1f}× the typical gap — {label}")
     shell = prior_shell(z)
     st.progress(min(shell / 2, 1.0), text=f"‖z‖ / √d = {shell:.2f} (a Gaussian prior draws ≈ 1.0)")
