@@ -119,6 +119,8 @@ def test_model_page_shows_which_dimension_follows_which_factor(media):
     assert pic.ndim == 3 and pic.shape[2] == 3                                # colour
     assert pic.shape[0] == 3 * (rows * 33 + 1) and pic.shape[1] == 3 * (len(TRAVERSAL) * 33 + 1)
     assert rows == int((kl > 0.01).sum())
+    kl_text = next(md.value for md in at.markdown if "The KL term pulls" in md.value)
+    assert "**β-VAE on shapes** preset" in kl_text and "β-0" not in kl_text, kl_text   # not MNIST's presets
 
 
 @pytest.mark.parametrize("name", ["mnist-vae", "fashion-mnist-vae"])
@@ -128,6 +130,7 @@ def test_the_factor_section_is_hidden_for_data_without_factors(name):
     assert_clean(at, f"model page, {name}")
     assert "MIG" not in metrics_shown(at)
     assert not [c for c in at.get("plotly_chart") if "factor-mi" in c.proto.id]
+    assert any("the β-0 and β-4 presets" in md.value for md in at.markdown)
 
 
 @pytest.fixture

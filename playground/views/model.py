@@ -144,7 +144,9 @@ elif m.kind == "vae":
         f"The loss is reconstruction error **+ β · KL(q(z|x) ‖ N(0, I))** (β = {tr.get('beta')}). The KL "
         "term pulls every posterior towards the prior, which keeps the latent space smooth and "
         "sample-able. Dimensions the model does not need collapse to the prior (KL ≈ 0, σ ≈ 1): "
-        "they are *inactive*. Train one with another β on the **Train a model** page (the β-0 and β-4 presets) to see the trade-off move.")
+        "they are *inactive*. Train one with another β on the **Train a model** page ("
+        + ("the **β-VAE on shapes** preset" if m.dataset == "shapes" else "the β-0 and β-4 presets")
+        + ") to see the trade-off move.")
     kl = met.get("kl_per_dim_nats")
     if kl:
         st.plotly_chart(bars(kl, [f"z{j + 1}" for j in range(len(kl))], y_title="nats",
