@@ -86,6 +86,13 @@ def test_the_map_is_coloured_by_each_images_score_and_the_most_unusual_are_liste
     assert ("whichever score is chosen above" in flag_note[0]) == (score != "recon"), flag_note
 
 
+@pytest.mark.parametrize("model, digits", [("mnist-vae", True), ("shapes-vae", False)])
+def test_the_ranking_caption_speaks_of_strokes_only_for_digits_and_clothes(model, digits):
+    ranked = [c.value for c in open_page(model).caption if c.value.startswith("Ranked by")]
+    assert len(ranked) == 1 and ("Odd strokes" in ranked[0]) == digits, ranked
+    assert digits or "unlike most of the reference set" in ranked[0]
+
+
 def test_a_gan_is_ranked_by_its_shipped_inversion_errors_and_says_why(media):
     from models.inversion import invert
     from playground.latent_map import shipped_maps

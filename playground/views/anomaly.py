@@ -123,8 +123,10 @@ for r, i in enumerate(order):
     cols[r % 8].image(upscale(tile(ref_images[i][None], 1), grow),     # uint8 as stored: (H, W) or (3, H, W)
                       caption=f"#{r + 1} · {m.class_names[ref_labels[i]]} · {values[i]:.4g}", output_format="PNG")
 st.caption(f"Ranked by {anomaly.LABELS[score]} among {source}; each caption gives the rank, the "
-           "true class and the score. Odd strokes, unusual shapes and images that look like another class "
-           "tend to come first.")
+           "true class and the score. "
+           + ("Odd strokes, unusual shapes and images that look like another class tend to come first."
+              if m.dataset in ("mnist", "fashion-mnist") else
+              "Pictures unlike most of the reference set tend to come first."))
 
 # ---- flagging uploads -------------------------------------------------------------------------------
 st.subheader("Flag uploads")
