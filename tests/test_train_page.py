@@ -329,6 +329,13 @@ def test_gradient_bars_keep_forward_order_on_a_log_axis():
     fig = tf.grad_norm_figure(steps, last=10)
     assert list(fig.data[0].x) == ["enc.0", "enc.2", "dec.0"] and fig.layout.yaxis.type == "log"
     assert fig.data[0].y[0] == pytest.approx(1e-6 * np.mean(np.arange(11, 21)))
+    # layout: one tick per decade (no pile of 2/5 labels) and room below for the slanted layer names
+    assert fig.layout.yaxis.dtick == 1 and fig.layout.xaxis.automargin and fig.layout.xaxis.tickangle == -40
+    assert fig.layout.margin.b >= 60
+    long_names = {f"decoder.block{i}.conv.weight": 1e-3 for i in range(8)}
+    tall = tf.grad_norm_figure([dict(step=1, grad_norms=long_names)])
+    assert tall.layout.margin.b >= 40 + 4.5 * len("decoder.block0.conv.weight") > fig.layout.margin.b
+    assert tall.layout.height - tall.layout.margin.b == fig.layout.height - fig.layout.margin.b   # same plot area
 
 
 def test_every_figure_has_a_title_and_titled_axes():
