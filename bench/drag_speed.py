@@ -137,6 +137,15 @@ def browser(while_training: bool = False):
                 print(f"  {name:20s} {method:5s} {s['updates'] / (s['span'] / 1000):6.1f} updates/s   "
                       f"pointer -> frame p50 {np.percentile(lat, 50):5.1f} ms, p95 {np.percentile(lat, 95):5.1f} ms"
                       f"   ({s['cells']} distinct previews)" + exact)
+                if decoder[0] == "ready":     # the page's own limit: a 125 Hz pointer paced in the page
+                    from browser_decode import STATS, drag as paced_drag
+                    t_paced = page.evaluate("() => performance.now()")
+                    paced_drag(page, canvas, 180, 8)
+                    q = page.evaluate("""(t0) => { const ts = window.__latentDrag.decodeStamps.filter((t) => t >= t0);
+                        return [ts.length, ts.length > 1 ? ts[ts.length - 1] - ts[0] : 0]; }""", t_paced)
+                    if q[1]:
+                        print(f"  {'':20s} {'':5s} 180 moves paced in the page every 8 ms: "
+                              f"{q[0] / (q[1] / 1000):5.1f} exact previews a second (the page's limit)")
                 print(f"  {'':20s} {'':5s} in-browser decoder: {decoder[0]}" + (f" ({decoder[1]})" if decoder[1] else ""))
                 rel, srv = (a * 1000 for a in release_times(page, canvas))
                 print(f"  {'':20s} {'':5s} release -> exact image on screen p50 {np.percentile(rel, 50):5.0f} ms, "
