@@ -15,7 +15,7 @@ from models.train import main, shift_augment
 @pytest.fixture
 def image_folder(tmp_path):
     """Two classes of dark-on-light shapes, as a person would photograph them."""
-    root = tmp_path / "shapes"
+    root = tmp_path / "photos"      # not "shapes": that name is the shapes family (3x32x32)
     rng = np.random.default_rng(0)
     for cls in ("bar", "box"):
         (root / cls).mkdir(parents=True)
@@ -64,7 +64,7 @@ def test_tiny_training_run_writes_a_loadable_checkpoint(image_folder, tmp_path, 
     args = [kind, "--dataset", str(image_folder), "--out", str(out), "--epochs", "2",
             "--max-steps", "3", "--batch-size", "8", "--quiet", "--latent-dim", "4", "--seed", "1"]
     assert main(args) == 0
-    name = f"shapes-{kind}"
+    name = f"photos-{kind}"
     m = models.load(name, out)
     card = json.loads((out / name / "card.json").read_text())
     assert card["training"]["steps"] == 3 and card["training"]["history"]
@@ -101,17 +101,17 @@ def test_evaluate_recomputes_the_card_metrics(image_folder, tmp_path, capsys):
               "--batch-size", "8", "--quiet"]
     assert main(["classifier", *common]) == 0
     assert main(["vae", *common, "--latent-dim", "3"]) == 0
-    card = json.loads((out / "shapes-vae" / "card.json").read_text())
+    card = json.loads((out / "photos-vae" / "card.json").read_text())
     capsys.readouterr()
-    assert evaluate(["shapes-vae", "--root", str(out)]) == 0
+    assert evaluate(["photos-vae", "--root", str(out)]) == 0
     printed = capsys.readouterr().out
     row = next(l for l in printed.splitlines() if "recon_class_accuracy" in l).split()
     assert float(row[1]) == float(row[2]) == card["metrics"]["recon_class_accuracy"]
     # --write stores what it measured; a tampered card value is corrected
     card["metrics"]["test_recon_mse"] = 123.0
-    (out / "shapes-vae" / "card.json").write_text(json.dumps(card))
-    assert evaluate(["shapes-vae", "--root", str(out), "--write"]) == 0
-    assert json.loads((out / "shapes-vae" / "card.json").read_text())["metrics"]["test_recon_mse"] < 1
+    (out / "photos-vae" / "card.json").write_text(json.dumps(card))
+    assert evaluate(["photos-vae", "--root", str(out), "--write"]) == 0
+    assert json.loads((out / "photos-vae" / "card.json").read_text())["metrics"]["test_recon_mse"] < 1
     assert evaluate(["no-such-model", "--root", str(out)]) == 2
 
 
@@ -128,17 +128,17 @@ def test_one_history_row_per_epoch_and_reference_figures_recorded(image_folder, 
     assert main(["reference", "--dataset", str(image_folder), "--out", str(out)]) == 0
     assert main(["classifier", *_common(image_folder, out)]) == 0
     assert main(["vae", *_common(image_folder, out)]) == 0
-    for name, keys in (("shapes-classifier", {"train_accuracy", "test_accuracy"}),
-                       ("shapes-vae", {"train_loss", "test_neg_elbo", "test_kl"})):
+    for name, keys in (("photos-classifier", {"train_accuracy", "test_accuracy"}),
+                       ("photos-vae", {"train_loss", "test_neg_elbo", "test_kl"})):
         card = json.loads((out / name / "card.json").read_text())
         assert [r["epoch"] for r in card["training"]["history"]] == [1, 2]
         assert all(keys <= set(r) for r in card["training"]["history"])
-    card = json.loads((out / "shapes-vae" / "card.json").read_text())
-    assert card["classifier"] == "shapes-classifier" == models.classifier_name(card)
+    card = json.loads((out / "photos-vae" / "card.json").read_text())
+    assert card["classifier"] == "photos-classifier" == models.classifier_name(card)
     ref = card["metrics_reference"]
     assert "reference" in ref["measured_on"] and 0 <= ref["recon_class_accuracy"] <= 1
     capsys.readouterr()
-    assert evaluate(["--reference", "shapes-vae", "--root", str(out)]) == 0
+    assert evaluate(["--reference", "photos-vae", "--root", str(out)]) == 0
     row = next(l for l in capsys.readouterr().out.splitlines() if "test_neg_elbo_nats" in l).split()
     assert float(row[1]) == float(row[2]) == ref["test_neg_elbo_nats"]
 
@@ -146,21 +146,21 @@ def test_one_history_row_per_epoch_and_reference_figures_recorded(image_folder, 
 def test_no_classifier_is_a_visible_note_in_the_card(image_folder, tmp_path, capsys):
     out = tmp_path / "ckpts"
     assert main(["vae", *_common(image_folder, out, "--max-steps", "2")]) == 0
-    assert "no checkpoint 'shapes-classifier'" in capsys.readouterr().err
-    card = json.loads((out / "shapes-vae" / "card.json").read_text())
-    assert "shapes-classifier" in card["metrics"]["not_measured"] and card["classifier"] is None
+    assert "no checkpoint 'photos-classifier'" in capsys.readouterr().err
+    card = json.loads((out / "photos-vae" / "card.json").read_text())
+    assert "photos-classifier" in card["metrics"]["not_measured"] and card["classifier"] is None
     assert "recon_class_accuracy" not in card["metrics"]
 
 
 def test_a_broken_or_missing_classifier_stops_training_before_it_starts(image_folder, tmp_path, capsys):
     out = tmp_path / "ckpts"
     assert main(["classifier", *_common(image_folder, out, "--max-steps", "1")]) == 0
-    weights = out / "shapes-classifier" / "model.safetensors"
+    weights = out / "photos-classifier" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-10])                     # truncated: broken
     capsys.readouterr()
     assert main(["vae", *_common(image_folder, out)]) == 2
     assert "classifier for metrics is unusable" in capsys.readouterr().err
-    assert not (out / "shapes-vae").exists()
+    assert not (out / "photos-vae").exists()
     assert main(["vae", *_common(image_folder, out, "--classifier", "nope")]) == 2
     assert "--classifier nope" in capsys.readouterr().err
 

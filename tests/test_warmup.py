@@ -70,7 +70,10 @@ def test_warm_up_loads_the_default_model_and_its_map_into_the_shared_cache(fresh
     keys = list(session._MAPS.items)
     sha = session.load_model(session.DEFAULT_MODEL).card["weights"]["sha256"]
     from playground.map_points import DEFAULT_POINTS
-    assert (session.DEFAULT_MODEL, sha, session.DEFAULT_PROJECTION, DEFAULT_POINTS) in keys   # the page's key
+    import models
+    from playground import map_points
+    stamp = map_points.pool_stamp("mnist", models.CHECKPOINTS, DEFAULT_POINTS)    # the images mapped
+    assert (session.DEFAULT_MODEL, sha, session.DEFAULT_PROJECTION, DEFAULT_POINTS, stamp) in keys, keys
 
 
 def test_a_first_run_shows_the_shipped_map_then_the_page_once_the_browser_has_it(monkeypatch):
