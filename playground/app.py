@@ -82,13 +82,13 @@ if not warmup.loaded():     # the first run in this process, or one while the se
                                 config={"staticPlot": True, "displayModeBar": False})
             else:                       # no shipped map: the browser still fetches the chart library
                 st.plotly_chart(LOADING_FIGURE, config={"staticPlot": True, "displayModeBar": False})
+        session = warmup.import_app()        # one thread at a time: see warmup._IMPORTS
         import models  # noqa: E402
-        from playground import session  # noqa: E402
         preload.empty()
     warmup.mark_loaded()
 else:
+    session = warmup.import_app()
     import models  # noqa: E402
-    from playground import session  # noqa: E402
 from playground import train_status  # noqa: E402
 
 models.limit_threads()

@@ -54,16 +54,39 @@ def _wait_for_quiet(first: bool = False) -> None:
             _quiet.wait(max(0.05, VISITOR_WAIT_S - (now - min(_waiting.values()))))
 
 
+# One import at a time of the heavy modules: two threads importing PyTorch at once (the warm-up and
+# a first visitor's run, or several first visitors) can meet Python's import deadlock avoidance and
+# get a partially initialised module ("partially initialized module 'torch' has no attribute
+# 'Tensor'", seen with 2 sessions opening at once). Every thread imports them through here.
+_IMPORTS = threading.Lock()
+
+
+def import_models():
+    """`models` (PyTorch) fully imported, whichever thread gets here first."""
+    with _IMPORTS:
+        import models
+    return models
+
+
+def import_app():
+    """`models` and `playground.session` (scikit-learn, openTSNE, Plotly) fully imported."""
+    with _IMPORTS:
+        import models  # noqa: F401
+        from playground import session
+    return session
+
+
 def warm() -> None:
     """Import, load and map what a first visit needs (idempotent; safe to call from any thread)."""
     t0 = time.perf_counter()
     try:
         _wait_for_quiet(first=True)
-        import models
+        models = import_models()
         models.limit_threads()
         _wait_for_quiet()
-        from playground import latent_map, projection  # noqa: F401  (scikit-learn, openTSNE)
-        from playground import session
+        with _IMPORTS:
+            from playground import latent_map, projection  # noqa: F401  (scikit-learn, openTSNE)
+        session = import_app()
         names = session.generative_names()
         name = session.default_model(names)
         if name is not None:

@@ -182,3 +182,20 @@ def test_a_first_visit_to_another_page_or_model_opens_that_page_not_the_default_
         assert_clean(at, title)
         assert warmup.loaded(), f"{title}: the first run stopped at the preview"
         assert [h.value for h in at.header if h.value == title], [h.value for h in at.header]
+
+
+def test_heavy_imports_go_one_thread_at_a_time():
+    """Two threads importing PyTorch at once can get a partially initialised module ("partially
+    initialized module 'torch' has no attribute 'Tensor'": seen in CI with two sessions opening at
+    once), so the page's import waits while another thread (the warm-up) holds the import lock."""
+    import threading
+    from playground import warmup
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (warmup.import_app(), done.set()), daemon=True)
+    with warmup._IMPORTS:                       # another thread is mid-import
+        t.start()
+        assert not done.wait(0.5), "the page imported while another thread held the import lock"
+    assert done.wait(30)
+    t.join(5)
+    app = (ROOT / "playground" / "app.py").read_text(encoding="utf-8")
+    assert app.count("warmup.import_app()") == 2 and "\nimport models\n" not in app
