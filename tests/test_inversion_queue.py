@@ -23,7 +23,8 @@ def _until(cond, timeout=20.0):
 
 def test_at_most_limit_hold_at_once_and_the_rest_start_in_arrival_order():
     slots = Slots(limit=2, poll_s=0.02)
-    gate, lock = threading.Event(), threading.Lock()
+    gates = [threading.Event() for _ in range(5)]   # each holder leaves when its own gate opens
+    lock = threading.Lock()
     running, peak, order, seen = [0], [0], [], {}
 
     def person(i):
@@ -32,7 +33,7 @@ def test_at_most_limit_hold_at_once_and_the_rest_start_in_arrival_order():
                 running[0] += 1
                 peak[0] = max(peak[0], running[0])
                 order.append(i)
-            gate.wait(10)
+            gates[i].wait(10)
             with lock:
                 running[0] -= 1
 
@@ -44,7 +45,15 @@ def test_at_most_limit_hold_at_once_and_the_rest_start_in_arrival_order():
         _until(lambda: sum(slots.state()) == i + 1)
     assert slots.state() == (2, 3)
     assert seen == {2: 1, 3: 2, 4: 3}            # "1 ahead", "2 ahead", "3 ahead"
-    gate.set()
+    # One slot frees at a time, so exactly one waiter may start each time: the one that came first.
+    # (Freeing both at once would let two start together, in whichever order their threads wake.)
+    for leaving, starts in [(0, 2), (1, 3), (2, 4)]:
+        gates[leaving].set()
+        _until(lambda: len(order) == starts + 1)
+        assert order[-1] == starts, order
+        assert slots.state() == (2, 4 - starts)
+    for g in gates:
+        g.set()
     for t in threads:
         t.join(10)
     assert peak[0] == 2                          # never more than the limit
