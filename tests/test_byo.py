@@ -153,6 +153,25 @@ def test_sources_from_the_command_line_and_the_environment(tmp_path):
     assert "2 --reference folder(s) for 1 --model file(s)" in too_many.problems[0]
 
 
+def test_sources_are_read_again_when_what_they_depend_on_changes(tmp_path, monkeypatch):
+    """parse() keeps its last answer (every page run asks), but a change of the arguments, of a
+    variable, of the working directory or of HOME gives a new one."""
+    monkeypatch.chdir(tmp_path)
+    first = sources.parse(["--checkpoints", "c1"], environ={})
+    assert first.checkpoint_dirs == (tmp_path / "c1",)
+    assert sources.parse(["--checkpoints", "c1"], environ={}) is first          # kept
+    assert sources.parse(["--checkpoints", "c2"], environ={}).checkpoint_dirs == (tmp_path / "c2",)
+    assert sources.parse(["--checkpoints", "c1"], environ={sources.ENV_DIRS: "c3"}).checkpoint_dirs == (
+        tmp_path / "c1", tmp_path / "c3")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert sources.parse(["--checkpoints", "c1"], environ={}).checkpoint_dirs == (tmp_path / "sub" / "c1",)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert sources.parse(["--model", "~/m.py"], environ={}).adapters == ((tmp_path / "home" / "m.py", None),)
+    monkeypatch.setenv("HOME", str(tmp_path / "other"))
+    assert sources.parse(["--model", "~/m.py"], environ={}).adapters == ((tmp_path / "other" / "m.py", None),)
+
+
 def test_listing_names_broken_adapters_and_keeps_the_others(tmp_path, monkeypatch, quick_timeout):
     good = byo_models.write(tmp_path, "rgb-vae")
     bad = byo_models.write(tmp_path, "nan", source=byo_models.HOSTILE["nan"][0])
