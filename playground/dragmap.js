@@ -428,8 +428,26 @@ function loadImage(state, name, src) {
   state[name] = image;
 }
 
+// The points and their classes come as JSON text (the server encodes them once per map, not once
+// per run); parsed again only when the text changed.
+function unpack(state, data) {
+  if (typeof data.points === 'string') {
+    if (state.pointsText !== data.points) {
+      state.pointsText = data.points;
+      state.pointsParsed = JSON.parse(data.points);
+    }
+    if (state.labelsText !== data.labels) {
+      state.labelsText = data.labels;
+      state.labelsParsed = JSON.parse(data.labels);
+    }
+    return { ...data, points: state.pointsParsed, labels: state.labelsParsed };
+  }
+  return data;
+}
+
 // A run of the page sent new data: take the server's cursor only when it is newer than ours.
 function received(state, data) {
+  data = unpack(state, data);
   state.data = data;
   const stats = dragStats();
   stats.server = data.cursor.slice();

@@ -27,6 +27,7 @@ right. The extent covers every point plus a margin (`full_extent`), so each poin
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from playground.bounded import MB, LRU
 from playground.figures import PALETTE
 
 HTML = """
@@ -121,6 +123,27 @@ def read_cursor(value) -> BrowserCursor | None:
 
 # ---- the component ------------------------------------------------------------------------------
 
+# The points and their classes as JSON text, made once per map rather than once per run: every
+# release reruns the page, and turning 10,000-70,000 points into numbers for Streamlit's JSON was a
+# tenth of the page's time under load (bench/load_test.py); a string passes through json.dumps as
+# one copy. Keyed by the arrays' bytes (a hash), shared by every session.
+_encoded = LRU(max_entries=16, max_bytes=64 * MB)
+
+
+def encode_points(points_uv: np.ndarray, labels: np.ndarray) -> tuple[str, str]:
+    """(points, labels) as JSON text: the points' coordinates flattened, rounded to 4 decimals
+    (a tenth of a pixel on a 560-pixel map), and the classes as integers."""
+    pts = np.ascontiguousarray(points_uv, np.float64)
+    lab = np.ascontiguousarray(labels).astype(np.int64)
+    key = hashlib.blake2b(pts.tobytes() + b"|" + lab.tobytes(), digest_size=16).hexdigest()
+    hit = _encoded.get(key)
+    if hit is None:
+        hit = (json.dumps(np.round(pts.ravel(), 4).tolist(), separators=(",", ":")),
+               json.dumps(lab.tolist(), separators=(",", ":")))
+        _encoded.put(key, hit, len(hit[0]) + len(hit[1]))
+    return hit
+
+
 def dragmap(key: str, *, points_uv: np.ndarray, labels: np.ndarray, atlas_url: str, n: int,
             cursor_uv, rev: int, applied: BrowserCursor | None, exact_url: str, show_atlas: bool,
             pins_uv=(), names=(), label_source: str = "", decoder: dict | None = None,
@@ -132,8 +155,8 @@ def dragmap(key: str, *, points_uv: np.ndarray, labels: np.ndarray, atlas_url: s
     {key, spec, url} for the browser's decoder or {error: why not}; `inverse` is {key, desc, url}
     (url: the learned inverse's data, or None). `cell`: the atlas cell's (height, width), the model's
     image size."""
-    data = dict(points=np.round(np.asarray(points_uv, np.float64).ravel(), 4).tolist(),
-                labels=np.asarray(labels).astype(int).tolist(), colors=PALETTE, atlas=atlas_url,
+    points_text, labels_text = encode_points(points_uv, labels)
+    data = dict(points=points_text, labels=labels_text, colors=PALETTE, atlas=atlas_url,
                 n=int(n), cell=int(cell[0]), cell_w=int(cell[1]), cursor=[float(c) for c in np.clip(cursor_uv, 0, 1)], rev=int(rev),
                 seq=applied.seq if applied else None, mount=applied.mount if applied else None,
                 exact=exact_url, show_atlas=bool(show_atlas),

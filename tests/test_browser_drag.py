@@ -176,3 +176,33 @@ def test_at_rest_the_preview_is_the_exact_decoding_and_one_verdict_is_shown(page
     assert page.get_by_text("Measured in latent space").count() == 1
     assert page.locator(EXCEPTION).count() == 0
     page.screenshot(path=str(ARTIFACTS / "browser-drag-at-rest.png"), full_page=True)
+
+
+# Every point the page sent, and how many of (a sample of) them have ink under them on the map's
+# background layer (points and pins, without the cursor).
+POINTS_DRAWN = """() => { const roots = [document, ...[...document.querySelectorAll('*')]
+        .map(e => e.shadowRoot).filter(Boolean)];
+    const map = roots.map(r => r.querySelector('.dragmap')).find(Boolean);
+    const s = map.__dragState, pts = s.data.points, layer = s.background;
+    const W = layer.width, H = layer.height, pad = %d;
+    const px = layer.getContext('2d').getImageData(0, 0, W, H).data;
+    const inkAt = (x, y) => { const i = (Math.round(y) * W + Math.round(x)) * 4;
+                              return px[i] + px[i + 1] + px[i + 2] < 3 * 235; };
+    const n = pts.length / 2, step = Math.ceil(n / 400);
+    let sampled = 0, inked = 0;
+    for (let i = 0; i < n; i += step) {
+      sampled++;
+      if (inkAt(pad + pts[2 * i] * (W - 2 * pad), H - pad - pts[2 * i + 1] * (H - 2 * pad))) inked++;
+    }
+    return { n, labels: s.data.labels.length, sampled, inked, first: [pts[0], pts[1]],
+             allNumbers: pts.every(Number.isFinite) }; }""" % PADDING
+
+
+def test_the_map_draws_every_point_the_page_sent_where_it_lies(page, app_url):
+    """The points travel as JSON text made once per map; the browser must turn it back into 10,000
+    points with their classes and draw a dot under each."""
+    open_drag_page(page, app_url)
+    got = page.evaluate(POINTS_DRAWN)
+    assert got["n"] == 10_000 and got["labels"] == 10_000, got
+    assert got["allNumbers"], got
+    assert got["inked"] == got["sampled"], got                 # a dot under every sampled point

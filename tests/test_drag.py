@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import models
+from playground import dragmap
 from playground.dragmap import denormalise, full_extent, grid_points, normalise, read_cursor
 from playground.imaging import to_uint8
 from playground.latent_map import build_map
@@ -95,7 +96,7 @@ def png(url: str) -> np.ndarray:
 def test_the_component_gets_every_point_and_the_exact_decoding():
     at = drag_page(model="mnist-vae", proj="pca")
     data = component_data(at)
-    points = np.array(data["points"]).reshape(-1, 2)
+    points = np.array(json.loads(data["points"])).reshape(-1, 2)
     assert len(points) == 10_000                                       # every digit that ships
     assert points.min() >= 0 and points.max() <= 1                    # no point clipped away
     # the preview at rest shows the server's exact decoding of the cursor's code
@@ -215,3 +216,21 @@ def test_pins_are_kept_by_the_session_bounded_and_uniquely_named():
     np.testing.assert_allclose(pins[f"pin {session.MAX_PINS + 1}"], at.session_state.drag_z)
     at.button(key="drag_clear").click().run()
     assert at.session_state["_pinned_codes"][1] == {} and component_data(at)["pins"] == []
+
+
+def test_points_are_encoded_once_per_map_and_again_when_they_change():
+    """The points go to the browser as JSON text made once per map (every release reruns the page):
+    the same arrays give the very same text, other points or other classes new text, and the text
+    holds the points rounded to 4 decimals and the classes."""
+    rng = np.random.default_rng(0)
+    uv, labels = rng.random((500, 2)), rng.integers(0, 10, 500)
+    pts, lab = dragmap.encode_points(uv, labels)
+    assert dragmap.encode_points(uv.copy(), labels.copy())[0] is pts              # kept
+    np.testing.assert_allclose(np.array(json.loads(pts)).reshape(-1, 2), uv, atol=5e-5)
+    assert json.loads(lab) == labels.tolist()
+    moved = uv.copy()
+    moved[7, 0] = 0.123456
+    assert json.loads(dragmap.encode_points(moved, labels)[0])[14] == 0.1235
+    relabelled = labels.copy()
+    relabelled[3] = (labels[3] + 1) % 10
+    assert json.loads(dragmap.encode_points(uv, relabelled)[1])[3] == relabelled[3]

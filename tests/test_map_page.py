@@ -228,7 +228,7 @@ def test_gan_caches_follow_its_classifier_retrained_under_the_same_name(tmp_path
         at = run_app(model="mnist-gan", proj="pca")
         at.switch_page("views/drag.py").run()
         assert_clean(at, "drag page")
-        return np.array(sent[-1]["points"]).reshape(-1, 2)
+        return np.array(json.loads(sent[-1]["points"])).reshape(-1, 2)
 
     lmap = session.latent_map("mnist-gan", "pca")
     space = session.reference_space("mnist-gan")[1].copy()
