@@ -83,6 +83,20 @@ def start_server(ttl: int, env: dict | None = None) -> tuple[subprocess.Popen, s
     sys.exit(f"The server did not start; see {log}")
 
 
+def rss_parts(pid: int) -> tuple[int, int]:
+    """(anonymous, file-backed) resident bytes (RssAnon, RssFile): file-backed pages are the code
+    and data of loaded libraries (torch's kernels) paged in on first use and droppable by the
+    kernel; anonymous pages are the heap."""
+    parts = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("RssAnon:", "RssFile:")):
+                parts[line.split(":")[0]] = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return parts.get("RssAnon", 0), parts.get("RssFile", 0)
+
+
 def swapped(pid: int) -> int:
     """Bytes of the process swapped out (VmSwap): counted with resident memory, so memory the
     kernel pushed out on a busy machine does not look like memory given back."""
@@ -127,11 +141,12 @@ class Meter:
 
     def read(self) -> dict:
         if self.pid is None:
-            return dict(t=time.monotonic(), cpu=0.0, cpu_children=0.0, rss=0, rss_children=0)
+            return dict(t=time.monotonic(), cpu=0.0, cpu_children=0.0, rss=0, rss_children=0, anon=0, file=0)
         _, ticks, pages = _stat(self.pid)
         kids = [_stat(k) for k in descendants(self.pid)]
         return dict(t=time.monotonic(), cpu=ticks / TICK, cpu_children=sum(k[1] for k in kids) / TICK,
-                    rss=pages * PAGE + swapped(self.pid), rss_children=sum(k[2] for k in kids) * PAGE)
+                    rss=pages * PAGE + swapped(self.pid), rss_children=sum(k[2] for k in kids) * PAGE,
+                    **dict(zip(("anon", "file"), rss_parts(self.pid))))
 
 
 def streamlit_memory(base: str) -> dict:
@@ -435,6 +450,9 @@ async def main(a) -> int:
               f"{mb(closed_mem['rss'])} just after they closed; {mb(after_mem['rss'])} after they "
               f"expired ({a.ttl} s + {a.expire_margin:g} s), {back:+.1%} of the baseline   "
               f"[target within 10%: {verdict(abs(back) <= 0.10)}]")
+        print(f"  of which the heap (RssAnon): {mb(base_mem['anon'])} -> {mb(idle_mem['anon'])} -> "
+              f"{mb(after_mem['anon'])}; libraries' pages (RssFile): {mb(base_mem['file'])} -> "
+              f"{mb(idle_mem['file'])} -> {mb(after_mem['file'])} (baseline -> idle -> expired)")
         if after_mem["rss_children"] or idle_mem["rss_children"]:
             print(f"  child processes (training): {mb(idle_mem['rss_children'])} while idle, "
                   f"{mb(after_mem['rss_children'])} at the end")
