@@ -23,8 +23,10 @@ with st.sidebar:                            # shown at once, before the heavy im
 
 from playground import warmup  # noqa: E402  (light: no torch)
 from playground import janitor  # noqa: E402  (expired sessions are shut down: #14)
+from playground.gil import share_the_gil  # noqa: E402
 
 janitor.start()
+share_the_gil()                             # page runs are threads: a torch call waits less for the lock
 
 PAGES = [
     st.Page("views/map.py", title="Latent map", icon=":material/scatter_plot:", default=True),

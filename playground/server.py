@@ -15,6 +15,10 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from playground.gil import share_the_gil  # noqa: E402
+
+share_the_gil()          # before any session's thread: see playground/gil.py
+
 
 @asynccontextmanager
 async def lifespan(_app):
