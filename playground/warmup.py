@@ -61,6 +61,16 @@ def _wait_for_quiet(first: bool = False) -> None:
 _IMPORTS = threading.Lock()
 
 
+def import_charts():
+    """pandas and Plotly fully imported, before any page runs (import_app): Streamlit imports pandas
+    lazily (a first table, a first data frame), and two first visitors of a fresh server (or
+    replica) got "partially initialized module 'pandas' has no attribute 'Series'"
+    (bench/load_test.py, 50 sessions through the load balancer)."""
+    with _IMPORTS:
+        import pandas  # noqa: F401
+        import plotly.graph_objects  # noqa: F401
+
+
 def import_models():
     """`models` (PyTorch) fully imported, whichever thread gets here first."""
     with _IMPORTS:
@@ -69,7 +79,8 @@ def import_models():
 
 
 def import_app():
-    """`models` and `playground.session` (scikit-learn, openTSNE, Plotly) fully imported."""
+    """pandas, Plotly, `models` and `playground.session` (scikit-learn, openTSNE) fully imported."""
+    import_charts()
     with _IMPORTS:
         import models  # noqa: F401
         from playground import session
@@ -81,6 +92,7 @@ def warm() -> None:
     t0 = time.perf_counter()
     try:
         _wait_for_quiet(first=True)
+        import_charts()
         models = import_models()
         models.limit_threads()
         _wait_for_quiet()

@@ -199,3 +199,15 @@ def test_heavy_imports_go_one_thread_at_a_time():
     t.join(5)
     app = (ROOT / "playground" / "app.py").read_text(encoding="utf-8")
     assert app.count("warmup.import_app()") == 2 and "\nimport models\n" not in app
+
+
+def test_a_page_run_finds_pandas_fully_imported():
+    """Streamlit imports pandas lazily (a first table or data frame); two first visitors of a fresh
+    replica importing it at once got "partially initialized module 'pandas' has no attribute
+    'Series'". Every page run goes through warmup.import_app, which imports it under the lock."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.path.insert(0, '.'); from playground import warmup; warmup.import_app(); "
+            "import sys; p = sys.modules.get('pandas'); print(bool(p and hasattr(p, 'Series')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.stdout.strip().splitlines()[-1] == "True", out.stdout + out.stderr
