@@ -144,18 +144,26 @@ class Session:
         """GET the page and /_stcore/health (for the XSRF cookie), open the websocket and run the page once (waits for
         the run to finish)."""
         s = cls(base)
+        jar: dict[str, str] = {}            # every cookie set, as a browser keeps them: behind a load
+                                            # balancer its affinity cookie keeps this client on one replica
+
+        def keep(headers):
+            for c in headers["set-cookie"]:
+                name, _, rest = c.partition("=")
+                jar[name.strip()] = rest.split(";")[0]
+            return "; ".join(f"{k}={v}" for k, v in jar.items())
+
         status, headers, _ = await http(f"{s.base}/{page}", timeout=timeout)
         if status != 200:
             raise ProtocolError(f"GET /{page}: HTTP {status}")
+        s.cookie = keep(headers)
         # The browser checks /_stcore/health before it connects: that response sets the XSRF cookie.
-        status, headers, _ = await http(f"{s.base}/_stcore/health", timeout=timeout)
+        status, headers, _ = await http(f"{s.base}/_stcore/health", timeout=timeout,
+                                        headers={"Cookie": s.cookie} if s.cookie else None)
         if status != 200:
             raise ProtocolError(f"GET /_stcore/health: HTTP {status}")
-        for c in headers["set-cookie"]:
-            name, _, rest = c.partition("=")
-            if name == XSRF_COOKIE:
-                s.xsrf = rest.split(";")[0]
-        s.cookie = f"{XSRF_COOKIE}={s.xsrf}" if s.xsrf else ""
+        s.cookie = keep(headers)
+        s.xsrf = jar.get(XSRF_COOKIE, "")
         ws_url = "ws" + s.base[len("http"):] + "/_stcore/stream"
         protocols = ["streamlit"] + ([s.xsrf] if s.xsrf else [])
         s.ws = await websockets.connect(ws_url, subprotocols=protocols, origin=s.base,
@@ -383,7 +391,9 @@ class Session:
     async def load_media(self, timeout: float = 60.0) -> int:
         """Fetch every /media/ image on the page, as the browser does; failures are errors."""
         urls = self.media_urls()
-        results = await asyncio.gather(*(http(self.base + u, timeout=timeout) for u in urls),
+        results = await asyncio.gather(*(http(self.base + u, timeout=timeout,
+                                                    headers={"Cookie": self.cookie} if self.cookie else None)
+                                               for u in urls),
                                        return_exceptions=True)
         for u, r in zip(urls, results):
             if isinstance(r, Exception) or r[0] != 200 or not r[2]:
