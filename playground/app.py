@@ -27,6 +27,7 @@ from playground.gil import share_the_gil  # noqa: E402
 
 janitor.start()
 share_the_gil()                             # page runs are threads: a torch call waits less for the lock
+warmup.import_charts()                      # before any chart is built: see warmup.import_charts
 
 PAGES = [
     st.Page("views/map.py", title="Latent map", icon=":material/scatter_plot:", default=True),

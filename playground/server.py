@@ -19,6 +19,10 @@ from playground.gil import share_the_gil  # noqa: E402
 
 share_the_gil()          # before any session's thread: see playground/gil.py
 
+from playground.warmup import import_charts  # noqa: E402  (light: no torch)
+
+import_charts()          # pandas in the main thread, before any session's thread: see import_charts
+
 
 @asynccontextmanager
 async def lifespan(_app):

@@ -62,10 +62,13 @@ _IMPORTS = threading.Lock()
 
 
 def import_charts():
-    """pandas and Plotly fully imported, before any page runs (import_app): Streamlit imports pandas
-    lazily (a first table, a first data frame), and two first visitors of a fresh server (or
-    replica) got "partially initialized module 'pandas' has no attribute 'Series'"
-    (bench/load_test.py, 50 sessions through the load balancer)."""
+    """pandas and Plotly fully imported. Plotly's validators look pandas up in `sys.modules` without
+    importing it (`get_module("pandas", should_load=False)`), so a figure built in one session's
+    thread while another thread is importing pandas (the warm-up's scikit-learn, torch and openTSNE
+    import it; so does Streamlit for a first table) finds a half-made module: "partially initialized
+    module 'pandas' has no attribute 'Series'", seen in the 50-session load test and in the
+    replicas test. server.py calls this in the main thread before the server takes a connection;
+    app.py before its first chart (for `streamlit run playground/app.py`); import_app before a page."""
     with _IMPORTS:
         import pandas  # noqa: F401
         import plotly.graph_objects  # noqa: F401

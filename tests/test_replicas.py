@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.balancer import loopback_config
 from conftest import ARTIFACTS, CHROMIUM, ROOT, _free_port
 
 DEPLOY = ROOT / "deploy"
@@ -51,19 +52,6 @@ def docker_env() -> dict[str, str]:
         if op == "ENV":
             env.update(re.findall(r"(\w+)=(\S+)", args))
     return env
-
-
-def loopback_config(port: int, replicas: dict[str, int], text: str | None = None) -> str:
-    """deploy/haproxy.cfg with its bind line on loopback:`port` and its server-template (compose's
-    DNS) replaced by one server line per replica; everything else is the shipped file."""
-    text = (DEPLOY / "haproxy.cfg").read_text() if text is None else text
-    bind = re.compile(r"^(\s*)bind :8080\s*$", re.M)
-    template = re.compile(r"^(\s*)server-template .*$", re.M)
-    assert len(bind.findall(text)) == 1 and len(template.findall(text)) == 1, \
-        "deploy/haproxy.cfg: expected one 'bind :8080' and one 'server-template' line"
-    text = bind.sub(lambda m: f"{m.group(1)}bind 127.0.0.1:{port}", text)
-    servers = "\n".join(f"    server {name} 127.0.0.1:{p}" for name, p in replicas.items())
-    return template.sub(lambda m: servers, text)
 
 
 def haproxy_check(cfg: Path) -> subprocess.CompletedProcess:

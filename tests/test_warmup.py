@@ -211,3 +211,16 @@ def test_a_page_run_finds_pandas_fully_imported():
             "import sys; p = sys.modules.get('pandas'); print(bool(p and hasattr(p, 'Series')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert out.stdout.strip().splitlines()[-1] == "True", out.stdout + out.stderr
+
+
+def test_pandas_is_imported_before_any_session_can_build_a_chart():
+    """server.py imports pandas in the main thread, before the server takes a connection; app.py
+    before the first chart it builds (the still first map)."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.path.insert(0, '.'); import playground.server; "
+            "p = sys.modules.get('pandas'); print(bool(p and hasattr(p, 'Series')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.stdout.strip().splitlines()[-1] == "True", out.stdout + out.stderr
+    app = (ROOT / "playground" / "app.py").read_text(encoding="utf-8")
+    assert 0 <= app.index("warmup.import_charts()") < app.index("import first_map")
