@@ -44,30 +44,27 @@ def _split(value: str | None) -> list[str]:
     return [v for v in (value or "").split(os.pathsep)] if value else []
 
 
-_last: tuple[tuple, Sources] | None = None     # the last answer, by everything it depends on
+_last_args: tuple[tuple, argparse.Namespace] | None = None    # the last arguments parsed, by argv
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    """The command line parsed, kept for the same argv: every page run asks (session.listings), and
+    building an argparse parser is not free (its gettext lookups stat the disk)."""
+    global _last_args
+    key, last = tuple(argv), _last_args
+    if last is not None and last[0] == key:
+        return last[1]
+    args, _ = parser().parse_known_args(list(argv))
+    _last_args = (key, args)
+    return args
 
 
 def parse(argv: list[str] | None = None, environ: dict | None = None) -> Sources:
     """Command-line arguments (those after `--`) and the environment, together. Unknown arguments
-    are left alone (Streamlit or a test runner may own them).
-
-    Every run of every page asks (session.listings), and building an argparse parser is not free
-    (its gettext lookups stat the disk): the last answer is kept, keyed by the arguments, the three
-    variables, the working directory and HOME (relative paths and ~ resolve against them)."""
-    global _last
+    are left alone (Streamlit or a test runner may own them). Paths are resolved on every call, so a
+    folder that is a symlink (a "current" swapped at deployment) is followed to where it points now."""
     environ = os.environ if environ is None else environ
-    key = (tuple(argv or []), environ.get(ENV_DIRS), environ.get(ENV_MODELS), environ.get(ENV_REFERENCES),
-           os.getcwd(), os.environ.get("HOME"))
-    last = _last
-    if last is not None and last[0] == key:
-        return last[1]
-    out = _parse(list(argv or []), environ)
-    _last = (key, out)
-    return out
-
-
-def _parse(argv: list[str], environ) -> Sources:
-    args, _ = parser().parse_known_args(list(argv or []))
+    args = _arguments(list(argv or []))
     dirs = args.checkpoints + [d for d in _split(environ.get(ENV_DIRS)) if d]
     files = args.model + [f for f in _split(environ.get(ENV_MODELS)) if f]
     refs = args.reference + _split(environ.get(ENV_REFERENCES))

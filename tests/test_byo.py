@@ -153,23 +153,35 @@ def test_sources_from_the_command_line_and_the_environment(tmp_path):
     assert "2 --reference folder(s) for 1 --model file(s)" in too_many.problems[0]
 
 
-def test_sources_are_read_again_when_what_they_depend_on_changes(tmp_path, monkeypatch):
-    """parse() keeps its last answer (every page run asks), but a change of the arguments, of a
-    variable, of the working directory or of HOME gives a new one."""
+def test_sources_parse_the_command_line_once_and_resolve_paths_every_time(tmp_path, monkeypatch):
+    """Every page run asks for the sources: the command line is parsed once per argv, but the
+    variables, the working directory, HOME and symlinks are read on every call."""
+    built = []
+    real = sources.parser
+    monkeypatch.setattr(sources, "parser", lambda: built.append(1) or real())
     monkeypatch.chdir(tmp_path)
-    first = sources.parse(["--checkpoints", "c1"], environ={})
-    assert first.checkpoint_dirs == (tmp_path / "c1",)
-    assert sources.parse(["--checkpoints", "c1"], environ={}) is first          # kept
+    assert sources.parse(["--checkpoints", "c1"], environ={}).checkpoint_dirs == (tmp_path / "c1",)
+    assert sources.parse(["--checkpoints", "c1"], environ={}).checkpoint_dirs == (tmp_path / "c1",)
+    assert len(built) == 1                                                        # parsed once
     assert sources.parse(["--checkpoints", "c2"], environ={}).checkpoint_dirs == (tmp_path / "c2",)
-    assert sources.parse(["--checkpoints", "c1"], environ={sources.ENV_DIRS: "c3"}).checkpoint_dirs == (
-        tmp_path / "c1", tmp_path / "c3")
+    assert len(built) == 2
+    assert sources.parse(["--checkpoints", "c2"], environ={sources.ENV_DIRS: "c3"}).checkpoint_dirs == (
+        tmp_path / "c2", tmp_path / "c3")
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
-    assert sources.parse(["--checkpoints", "c1"], environ={}).checkpoint_dirs == (tmp_path / "sub" / "c1",)
+    assert sources.parse(["--checkpoints", "c2"], environ={}).checkpoint_dirs == (tmp_path / "sub" / "c2",)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert sources.parse(["--model", "~/m.py"], environ={}).adapters == ((tmp_path / "home" / "m.py", None),)
     monkeypatch.setenv("HOME", str(tmp_path / "other"))
     assert sources.parse(["--model", "~/m.py"], environ={}).adapters == ((tmp_path / "other" / "m.py", None),)
+    # a "current" symlink swapped at deployment is followed to its new target
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "current").symlink_to(tmp_path / "v1")
+    assert sources.parse(["--checkpoints", str(tmp_path / "current")], environ={}).checkpoint_dirs == (tmp_path / "v1",)
+    (tmp_path / "current").unlink()
+    (tmp_path / "current").symlink_to(tmp_path / "v2")
+    assert sources.parse(["--checkpoints", str(tmp_path / "current")], environ={}).checkpoint_dirs == (tmp_path / "v2",)
 
 
 def test_listing_names_broken_adapters_and_keeps_the_others(tmp_path, monkeypatch, quick_timeout):
