@@ -431,14 +431,16 @@ function loadImage(state, name, src) {
 // The points and their classes come as JSON text (the server encodes them once per map, not once
 // per run); parsed again only when the text changed.
 function unpack(state, data) {
-  if (typeof data.points === 'string') {
+  if (typeof data.points === 'string' && typeof data.labels === 'string') {
     if (state.pointsText !== data.points) {
+      const parsed = JSON.parse(data.points);         // kept (with its text) only once parsed
+      state.pointsParsed = parsed;
       state.pointsText = data.points;
-      state.pointsParsed = JSON.parse(data.points);
     }
     if (state.labelsText !== data.labels) {
+      const parsed = JSON.parse(data.labels);
+      state.labelsParsed = parsed;
       state.labelsText = data.labels;
-      state.labelsParsed = JSON.parse(data.labels);
     }
     return { ...data, points: state.pointsParsed, labels: state.labelsParsed };
   }

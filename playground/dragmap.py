@@ -135,7 +135,8 @@ def encode_points(points_uv: np.ndarray, labels: np.ndarray) -> tuple[str, str]:
     (a tenth of a pixel on a 560-pixel map), and the classes as integers."""
     pts = np.ascontiguousarray(points_uv, np.float64)
     lab = np.ascontiguousarray(labels).astype(np.int64)
-    key = hashlib.blake2b(pts.tobytes() + b"|" + lab.tobytes(), digest_size=16).hexdigest()
+    key = hashlib.blake2b(f"{pts.shape}|{lab.shape}|".encode() + pts.tobytes() + lab.tobytes(),
+                          digest_size=16).hexdigest()
     hit = _encoded.get(key)
     if hit is None:
         hit = (json.dumps(np.round(pts.ravel(), 4).tolist(), separators=(",", ":")),

@@ -2,12 +2,11 @@
 
 Every run of a page is a thread of its own. When one thread computes in Python and another calls
 into C code that lets the lock go (every PyTorch operation, PIL's PNG encoder, a socket write by the
-server's event loop), the second one waits for the first to hand the lock back when it gets the
-lock back, which Python forces every `sys.getswitchinterval()` seconds: 5 ms by default. A decoder is
-a dozen such calls, so a single code's decoding, 0.5 ms alone, took 53-110 ms beside one busy thread
-(measured on this machine; `tests/test_gil.py` measures it again). At 1 ms it took 3.6-8.8 ms.
-Threads that only compute in Python hand over more often too, which costs them little (a switch is
-microseconds; 1,000 a second).
+server's event loop), the second one cannot go on until the first hands the lock back, which Python
+forces every `sys.getswitchinterval()` seconds: 5 ms by default. A decoder is a dozen such calls, so
+a single code's decoding, 0.5 ms alone, took about 50 ms beside one busy thread, and about 7 ms at
+1 ms (bench/gil_wait.py prints both). Threads that only compute in Python hand over more often too,
+which costs them little (a switch is microseconds; 1,000 a second).
 """
 from __future__ import annotations
 

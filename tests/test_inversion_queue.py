@@ -33,7 +33,7 @@ def test_at_most_limit_hold_at_once_and_the_rest_start_in_arrival_order():
                 running[0] += 1
                 peak[0] = max(peak[0], running[0])
                 order.append(i)
-            gates[i].wait(10)
+            gates[i].wait(60)                    # longer than any wait below: only the test lets a holder go
             with lock:
                 running[0] -= 1
 

@@ -17,7 +17,7 @@ def test_source_edits_do_not_reload_the_apps_modules():
 
 def test_no_full_garbage_collection_after_every_run():
     """Streamlit runs gc.collect(2) after every run of the page and of each fragment by default;
-    with PyTorch's millions of objects in the heap that took more than half the server's time
+    with PyTorch's 400,000 objects in the heap that took more than half the server's time
     under load (py-spy on bench/load_test.py), so every release on the drag page paid for it."""
     runner = tomllib.loads(CONFIG.read_text(encoding="utf-8")).get("runner", {})
     assert runner.get("postScriptGC") is False, runner
