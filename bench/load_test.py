@@ -133,20 +133,74 @@ def descendants(pid: int) -> list[int]:
 
 
 class Meter:
-    """CPU seconds and resident memory (with what is swapped out) of the server process and, apart,
-    of its children."""
+    """CPU seconds and resident memory (with what is swapped out) of the server processes (one, or
+    every replica) and, apart, of their children."""
 
-    def __init__(self, pid: int | None):
-        self.pid = pid
+    def __init__(self, pids):
+        self.pids = [p for p in (pids if isinstance(pids, (list, tuple)) else [pids]) if p is not None]
+        self.pid = self.pids[0] if self.pids else None
 
     def read(self) -> dict:
-        if self.pid is None:
-            return dict(t=time.monotonic(), cpu=0.0, cpu_children=0.0, rss=0, rss_children=0, anon=0, file=0)
-        _, ticks, pages = _stat(self.pid)
-        kids = [_stat(k) for k in descendants(self.pid)]
-        return dict(t=time.monotonic(), cpu=ticks / TICK, cpu_children=sum(k[1] for k in kids) / TICK,
-                    rss=pages * PAGE + swapped(self.pid), rss_children=sum(k[2] for k in kids) * PAGE,
-                    **dict(zip(("anon", "file"), rss_parts(self.pid))))
+        out = dict(t=time.monotonic(), cpu=0.0, cpu_children=0.0, rss=0, rss_children=0, anon=0, file=0)
+        for pid in self.pids:
+            _, ticks, pages = _stat(pid)
+            kids = [_stat(k) for k in descendants(pid)]
+            anon, file = rss_parts(pid)
+            out["cpu"] += ticks / TICK
+            out["cpu_children"] += sum(k[1] for k in kids) / TICK
+            out["rss"] += pages * PAGE + swapped(pid)
+            out["rss_children"] += sum(k[2] for k in kids) * PAGE
+            out["anon"] += anon
+            out["file"] += file
+        return out
+
+
+def streamlit_memory_all(urls) -> dict:
+    """streamlit_memory summed over servers (every replica, asked directly)."""
+    out: dict[str, int] = {}
+    for url in urls:
+        for k, v in streamlit_memory(url).items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
+def start_balanced(n: int, ttl: int) -> tuple[list[subprocess.Popen], str, list[str], list[str]]:
+    """n replicas sharing one user data folder, and HAProxy in front with the shipped configuration
+    (deploy/haproxy.cfg: sticky sessions by cookie): (processes, the balancer's URL, the replicas'
+    URLs, logs). The balancer's process is the last one."""
+    from bench.balancer import HAPROXY, check, loopback_config
+    if not HAPROXY:
+        sys.exit("--replicas needs HAProxy (apt-get install -y haproxy)")
+    user = tempfile.mkdtemp(prefix="load-test-user-")
+    procs, urls, logs = [], [], []
+    try:
+        for _ in range(n):
+            proc, url, log = start_server(ttl, env={"LATENT_PLAYGROUND_USER_DIR": user})
+            procs.append(proc)
+            urls.append(url)
+            logs.append(log)
+        port = free_port()
+        cfg = Path(tempfile.mktemp(prefix="load-test-haproxy-", suffix=".cfg"))
+        cfg.write_text(loopback_config(port, {f"app{i + 1}": int(u.rsplit(":", 1)[1]) for i, u in enumerate(urls)}))
+        r = check(cfg)
+        if r.returncode:
+            sys.exit(f"HAProxy refused {cfg}: {r.stdout}{r.stderr}")
+        log = tempfile.mktemp(prefix="load-test-haproxy-", suffix=".log")
+        procs.append(subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdout=open(log, "w"),
+                                      stderr=subprocess.STDOUT))
+        logs.append(log)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(60):
+            try:
+                if urllib.request.urlopen(base + "/_stcore/health", timeout=1).status == 200:
+                    return procs, base, urls, logs
+            except OSError:
+                time.sleep(0.5)
+        sys.exit(f"HAProxy did not answer; see {log}")
+    except BaseException:
+        for p in procs:
+            p.kill()
+        raise
 
 
 def streamlit_memory(base: str) -> dict:
@@ -339,26 +393,33 @@ async def warm(base: str, model: str) -> None:
 
 
 async def main(a) -> int:
-    proc, log = None, None
+    procs, logs = [], []
     if a.url:
         base = a.url.rstrip("/")
-        meter = Meter(a.pid)
+        meter, direct = Meter(a.pid), [base]
+    elif a.replicas > 1:
+        procs, base, direct, logs = start_balanced(a.replicas, a.ttl)
+        meter = Meter([p.pid for p in procs[:-1]])
     else:
         proc, base, log = start_server(a.ttl)
+        procs, logs, direct = [proc], [log], [base]
         meter = Meter(proc.pid)
     print(f"Load test: {a.sessions} sessions for {a.duration:.0f} s against {base}"
+          + (f" (HAProxy in front of {a.replicas} replicas: {', '.join(direct)})" if a.replicas > 1 and not a.url else "")
           + (" with a training run" if a.with_training else "")
           + f"; model {a.model or 'default (mnist-vae, t-SNE)'}; a release every {a.every:g} s; "
             f"sessions start {a.ramp:g} s apart; disconnected sessions expire after {a.ttl} s"
-          + (f"; server log {log}" if log else ""))
+          + (f"; logs {', '.join(logs)}" if logs else ""))
     print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the test")
     try:
         t = time.monotonic()
-        await warm(base, a.model)
-        print(f"Warm-up round (one session, every page once): {time.monotonic() - t:.1f} s")
+        for _ in range(max(1, a.replicas if not a.url else 1)):    # the balancer deals new sessions round robin
+            await warm(base, a.model)
+        print(f"Warm-up round (one session, every page once{', on each replica' if a.replicas > 1 else ''}): "
+              f"{time.monotonic() - t:.1f} s")
         await asyncio.sleep(a.ttl + a.expire_margin)
         base_mem = meter.read()
-        base_st = streamlit_memory(base)
+        base_st = streamlit_memory_all(direct)
 
         errors: list[str] = []
         train = await trainer(base, errors) if a.with_training else None
@@ -377,7 +438,7 @@ async def main(a) -> int:
         cpu1 = meter.read()
         await asyncio.sleep(a.idle)
         idle_mem = meter.read()
-        idle_st = streamlit_memory(base)
+        idle_st = streamlit_memory_all(direct)
         for p in people:
             await p.close()
         train_reruns = train.auto_reruns if train is not None else 0
@@ -387,9 +448,9 @@ async def main(a) -> int:
         closed_mem = meter.read()
         await asyncio.sleep(a.ttl + a.expire_margin)
         after_mem = meter.read()
-        after_st = streamlit_memory(base)
+        after_st = streamlit_memory_all(direct)
     finally:
-        if proc is not None:
+        for proc in reversed(procs):
             proc.terminate()
             try:
                 proc.wait(15)
@@ -434,8 +495,9 @@ async def main(a) -> int:
     if a.with_training:
         print(f"Training session: {train_reruns} live-view reruns sent by its timer")
     if meter.pid is not None:
-        print(f"Server CPU during the sessions: {(cpu1['cpu'] - cpu0['cpu']) / span:.2f} cores (server "
-              f"process), {(cpu1['cpu_children'] - cpu0['cpu_children']) / span:.2f} cores (its child "
+        who = "server process" if len(meter.pids) == 1 else f"{len(meter.pids)} server processes together"
+        print(f"Server CPU during the sessions: {(cpu1['cpu'] - cpu0['cpu']) / span:.2f} cores ({who}), "
+              f"{(cpu1['cpu_children'] - cpu0['cpu_children']) / span:.2f} cores (its child "
               f"processes: training) of {os.cpu_count()}")
         # per idle session: against the baseline and against the same server once they expired
         # (resident memory also moves for reasons of its own: the larger of the two is judged)
@@ -484,6 +546,9 @@ def parse(argv=None):
     ap.add_argument("--expire-margin", type=float, default=10.0,
                     help="seconds waited beyond the TTL before memory is read again (default 10)")
     ap.add_argument("--url", default="", help="a running server instead of starting one")
+    ap.add_argument("--replicas", type=int, default=1,
+                    help="start this many servers behind HAProxy (deploy/haproxy.cfg, sticky sessions) "
+                         "and measure them together (default 1: one server, no balancer)")
     ap.add_argument("--pid", type=int, default=None, help="with --url: the server's pid, for CPU and memory")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show-errors", type=int, default=20, help="errors printed in full (default 20)")
