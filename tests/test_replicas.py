@@ -319,6 +319,36 @@ def upload(tab: Tab, where: str):
     assert_images_loaded(page, where, at_least=4)
 
 
+def test_protocol_sessions_through_the_balancer_release_and_upload(balanced):
+    """bench/load_test.py --replicas drives sessions through HAProxy with bench/st_client.py: each
+    client keeps the affinity cookie as a browser does, so its health check, websocket, media and
+    upload all reach its replica, and two new sessions go to two different replicas. Runs while both
+    replicas are alive (the browser test below kills one)."""
+    import asyncio
+    import concurrent.futures
+    from bench.load_test import Person
+    url, _procs, _logs = balanced
+
+    async def two():
+        people = [Person(url, i, "", 2.0, 0) for i in range(2)]
+        for p in people:
+            await p.open()
+            await p.page("drag")
+            await p.release()
+            await p.upload()
+        for p in people:
+            await p.close()
+        return people
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:        # apart from Playwright's loop
+        people = pool.submit(asyncio.run, two()).result()
+    for p in people:
+        assert p.errors == [] and p.s.errors == [], (p.errors, p.s.errors)
+        assert p.outcomes["release decoded"] == 1 and p.outcomes["upload encoded"] == 1, p.outcomes
+    replicas = [dict(c.split("=", 1) for c in p.s.cookie.split("; ")).get(COOKIE) for p in people]
+    assert all(replicas) and replicas[0] != replicas[1], replicas
+
+
 def test_sessions_stick_to_their_replica_through_the_balancer(browser, balanced):
     url, procs, _logs = balanced
     a, b = Tab(browser, url), Tab(browser, url)
@@ -448,31 +478,3 @@ def test_the_image_installs_every_module_the_app_imports():
                     missing.setdefault(top, []).append(str(path.relative_to(ROOT)))
     assert not missing, f"imported by the app, not installed by requirements.txt: {missing}"
 
-
-def test_protocol_sessions_through_the_balancer_release_and_upload(balanced):
-    """bench/load_test.py --replicas drives sessions through HAProxy with bench/st_client.py: each
-    client keeps the affinity cookie as a browser does, so its health check, websocket, media and
-    upload all reach its replica, and two new sessions go to two different replicas."""
-    import asyncio
-    import concurrent.futures
-    from bench.load_test import Person
-    url, _procs, _logs = balanced
-
-    async def two():
-        people = [Person(url, i, "", 2.0, 0) for i in range(2)]
-        for p in people:
-            await p.open()
-            await p.page("drag")
-            await p.release()
-            await p.upload()
-        for p in people:
-            await p.close()
-        return people
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:        # apart from Playwright's loop
-        people = pool.submit(asyncio.run, two()).result()
-    for p in people:
-        assert p.errors == [] and p.s.errors == [], (p.errors, p.s.errors)
-        assert p.outcomes["release decoded"] == 1 and p.outcomes["upload encoded"] == 1, p.outcomes
-    replicas = [dict(c.split("=", 1) for c in p.s.cookie.split("; ")).get(COOKIE) for p in people]
-    assert all(replicas) and replicas[0] != replicas[1], replicas
