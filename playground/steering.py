@@ -61,6 +61,21 @@ def class_direction(z: np.ndarray, labels: np.ndarray, a: int, b: int, names=Non
     return Direction(f"{na} → {nb}", mb - ma, ma)
 
 
+def class_index(value, names, default: int) -> int:
+    """The class a selectbox of class indices holds, as an index into `names`: the index itself, or
+    (a browser may hand a selectbox's value back as text after its options were rebuilt) its digits
+    or the class's name; anything else, or out of range, is `default`."""
+    n = len(names)
+    if isinstance(value, str):
+        if value.strip().isdigit():
+            value = int(value.strip())
+        elif value in names:
+            return list(names).index(value)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < n:
+        return int(value)
+    return default
+
+
 def slider_value(coordinate: float, lo: float, hi: float, step: float) -> float:
     """The value a slider from `lo` to `hi` in steps of `step` shows for a coordinate: clipped to
     the range and put on the slider's grid (a browser slider snaps to its grid, so a value off the

@@ -206,3 +206,30 @@ def test_the_map_draws_every_point_the_page_sent_where_it_lies(page, app_url):
     assert got["n"] == 10_000 and got["labels"] == 10_000, got
     assert got["allNumbers"], got
     assert got["inked"] == got["sampled"], got                 # a dot under every sampled point
+
+
+def script_idle(page, timeout=180_000):
+    """Until the app's run has finished (Streamlit's own script state), and stays so for a second."""
+    for _ in range(2):
+        page.wait_for_timeout(1000)
+        page.wait_for_function("""() => { const a = document.querySelector('[data-testid="stApp"]');
+            return a && a.getAttribute('data-test-script-state') === 'notRunning'; }""", timeout=timeout)
+
+
+def test_switching_model_then_projection_keeps_the_class_slider(page, app_url):
+    """Seen by a new user in Chromium: on the drag page, another model in the sidebar and then PCA
+    made the sliders' section fail ("list indices must be integers or slices, not str": the class
+    selectboxes' values came back as text). The class choice is now per map and read leniently."""
+    page.goto(f"{app_url}/drag")                 # as a person arrives: no model or projection in the link
+    page.locator("canvas.map").wait_for(timeout=120_000)
+    script_idle(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.locator('[role="option"]').filter(has_text="fashion-mnist-vae ·").first.click()
+    script_idle(page)
+    page.get_by_text("PCA", exact=True).click()
+    script_idle(page)
+    assert "model=fashion-mnist-vae&" in page.url and "proj=pca" in page.url, page.url
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+    page.get_by_role("tab", name="Between two classes").click()
+    page.get_by_text("From class").wait_for(timeout=30_000)
+    assert page.get_by_text("T-shirt/top → Trouser").count() >= 1          # the class slider, Fashion's names

@@ -15,7 +15,7 @@ from playground import dragmap
 from playground.dragmap import denormalise, full_extent, grid_points, normalise, read_cursor
 from playground.imaging import to_uint8
 from playground.latent_map import build_map
-from playground.steering import class_direction, distance_label, principal_directions, slider_value
+from playground.steering import class_direction, class_index, distance_label, principal_directions, slider_value
 
 from conftest import assert_clean, run_app
 
@@ -187,7 +187,7 @@ def test_the_browser_echoing_a_slider_value_moves_nothing():
 def test_a_missing_class_slider_says_why():
     at = drag_page(model="mnist-vae", proj="pca")
     assert slider(at, "cls", 0)                                          # two classes: a slider
-    at.selectbox(key="drag_to").set_value(0).run()                     # from 0 towards 0
+    at.selectbox(key=f"drag_to_{VIEW}").set_value(0).run()                     # from 0 towards 0
     assert_clean(at, "same class")
     assert not [s for s in at.slider if s.key.startswith(f"drag_cls_0_{VIEW}_")]
     assert any("two different classes" in w.value for w in at.warning), [w.value for w in at.warning]
@@ -234,3 +234,12 @@ def test_points_are_encoded_once_per_map_and_again_when_they_change():
     relabelled = labels.copy()
     relabelled[3] = (labels[3] + 1) % 10
     assert json.loads(dragmap.encode_points(uv, relabelled)[1])[3] == relabelled[3]
+
+
+def test_class_index_takes_an_index_its_digits_or_a_class_name_else_the_default():
+    names = ["T-shirt/top", "Trouser", "Pullover"]
+    assert class_index(2, names, 0) == 2 and class_index(np.int64(1), names, 0) == 1
+    assert class_index("2", names, 0) == 2 and class_index("Trouser", names, 0) == 1
+    for bad in (3, -1, "7", "Dress", None, True, 1.0, "x"):
+        assert class_index(bad, names, 1) == 1, bad
+

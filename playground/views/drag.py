@@ -17,7 +17,8 @@ from playground.dragmap import (BrowserCursor, denormalise, dragmap, full_extent
 from playground.imaging import atlas as tile_atlas, png_data_url, tile, to_uint8, upscale
 from playground.interpolation import slerp
 from playground.latent_map import NO_CLASSIFIER_SOURCE
-from playground.steering import (Direction, axis_directions, class_direction, data_distance, distance_label,
+from playground.steering import (Direction, axis_directions, class_direction, class_index, data_distance,
+                                 distance_label,
                                  principal_directions, prior_shell, slider_value, typical_nn_distance)
 
 N_ATLAS = 24
@@ -191,7 +192,8 @@ def directions() -> tuple[list, str | None]:
     out += [("pc", i, d) for i, d in enumerate(geo.pcs)]
     if len(m.class_names) < 2 or lmap.label_source == NO_CLASSIFIER_SOURCE:
         return out, "This model's map has no classes (no class names, or no classifier for its data)."
-    a, b = ss.get("drag_from", 0), ss.get("drag_to", 1)
+    a = class_index(ss.get(f"drag_from_{view}", 0), m.class_names, 0)
+    b = class_index(ss.get(f"drag_to_{view}", 1), m.class_names, 1)
     if a == b:
         return out, "Choose two different classes: a class has no direction towards itself."
     try:
@@ -258,9 +260,9 @@ def sliders(z: np.ndarray) -> None:
                 continue
             if kind == "cls":
                 s1, s2 = st.columns(2)
-                s1.selectbox("From class", range(len(m.class_names)), key="drag_from",
+                s1.selectbox("From class", range(len(m.class_names)), key=f"drag_from_{view}",
                              format_func=lambda c: m.class_names[c])
-                s2.selectbox("Towards class", range(len(m.class_names)), index=1, key="drag_to",
+                s2.selectbox("Towards class", range(len(m.class_names)), index=1, key=f"drag_to_{view}",
                              format_func=lambda c: m.class_names[c])
                 st.caption("0 is the first class's mean code, 1 the second's (difference of class means"
                            + (", classes as the classifier sees the samples)." if m.kind == "gan" else ")."))
