@@ -240,3 +240,19 @@ def test_the_upload_page_says_when_a_gan_has_no_shipped_errors(ckpt_copy, monkey
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "were not used" in warnings and "inversion-errors" in warnings and "only 2" in warnings
+
+
+def test_image_uploaders_tell_the_browser_the_image_limit_not_the_servers():
+    """The server takes files of up to 32 MB (for checkpoints in the sidebar); a picture is refused
+    above preprocess.MAX_BYTES (10 MB), so the Encode and Fill in pages' drop zones say 10 MB, as
+    their labels do, and the browser refuses a bigger picture before sending it."""
+    from playground.preprocess import MAX_BYTES
+    for page, key in (("views/upload.py", "uploads"), ("views/inpaint.py", "inpaint_upload")):
+        at = run_app(model="mnist-vae")
+        at.switch_page(page).run()
+        if key == "inpaint_upload":
+            at.radio(key="inpaint_source").set_value("Upload one").run()
+        assert_clean(at, page)
+        up = at.file_uploader(key=key)
+        assert up.proto.max_upload_size_mb == MAX_BYTES // 2**20 == 10, (page, up.proto.max_upload_size_mb)
+        assert f"up to {MAX_BYTES // 2**20} MB" in up.proto.label, up.proto.label

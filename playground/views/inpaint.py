@@ -12,7 +12,7 @@ from playground import session
 from playground.drawpad import drawpad
 from playground.figures import map_figure
 from playground.imaging import flatten_png, png_data_url, tile, to_uint8, upscale
-from playground.preprocess import FORMATS, ImageError, prepare_image
+from playground.preprocess import FORMATS, MAX_BYTES, ImageError, prepare_image
 from playground.waiting import inversion_slot, stay_connected
 
 ss = st.session_state
@@ -64,7 +64,8 @@ with c_src:
             except ImageError as e:
                 st.warning(f"The drawing could not be used: {e}", icon=":material/gesture:")
     else:
-        up = st.file_uploader(f"A picture ({', '.join(FORMATS)})", key="inpaint_upload")
+        up = st.file_uploader(f"A picture ({', '.join(FORMATS)}; up to {MAX_BYTES // 2**20} MB)",
+                              max_upload_size=MAX_BYTES // 2**20, key="inpaint_upload")
         if up is not None:
             try:
                 image = prepare_image(up.getvalue(), m.card)

@@ -15,7 +15,7 @@ from playground.latent_map import describe_placement
 from playground.drawpad import drawpad
 from playground.figures import map_figure
 from playground.imaging import flatten_png, preview, tile, upscale
-from playground.preprocess import FORMATS, MAX_DIGITS, ImageError, prepare
+from playground.preprocess import FORMATS, MAX_BYTES, MAX_DIGITS, ImageError, prepare
 from playground.stages import auto_region, from_percent, percent, read_number, small, stage_images
 from playground.waiting import inversion_slot, stay_connected
 from playground.uploads import (MAX_KEPT_FILES, anomaly_percentile, encode_images, keep_latest, nearest,
@@ -69,8 +69,9 @@ lmap = session.latent_map(ss.model, ss.proj)
 col_files, col_draw = st.columns([3, 2], gap="large")
 with col_files:
     # No `type=` filter: the browser would drop other files without a word; every file gets a verdict below.
-    files = st.file_uploader(f"Pictures ({', '.join(FORMATS)}; up to 10 MB each)",
-                             accept_multiple_files=True, key="uploads", on_change=keep_uploader_files,
+    files = st.file_uploader(f"Pictures ({', '.join(FORMATS)}; up to {MAX_BYTES // 2**20} MB each)",
+                             accept_multiple_files=True, max_upload_size=MAX_BYTES // 2**20,
+                             key="uploads", on_change=keep_uploader_files,
                              help="A digit written on paper and photographed works: dark ink on light "
                                   "paper is inverted, the content is cropped, scaled and centred like "
                                   f"{m.card['dataset']['name']}."
