@@ -543,8 +543,9 @@ def parse(argv=None):
                     help="seconds the sessions stay open and idle before memory is read (default 5)")
     ap.add_argument("--ttl", type=int, default=20,
                     help="server.disconnectedSessionTTL of the started server, seconds (default 20)")
-    ap.add_argument("--expire-margin", type=float, default=10.0,
-                    help="seconds waited beyond the TTL before memory is read again (default 10)")
+    ap.add_argument("--expire-margin", type=float, default=20.0,
+                    help="seconds waited beyond the TTL before memory is read again (default 20: the "
+                         "janitor sweeps every 5 s and hands memory back once more two sweeps later)")
     ap.add_argument("--url", default="", help="a running server instead of starting one")
     ap.add_argument("--replicas", type=int, default=1,
                     help="start this many servers behind HAProxy (deploy/haproxy.cfg, sticky sessions) "

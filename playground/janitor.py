@@ -14,7 +14,10 @@ orphaned media files removed). A session still within its TTL is left alone, so 
 the TTL still finds it. If Streamlit's internals are not what this expects, it does nothing. After
 a sweep that shut sessions down, the freed heap is handed back to the system (`gc.collect` and, on
 glibc, `malloc_trim`), so the server's resident memory goes back down once a class has left
-instead of staying at its peak.
+instead of staying at its peak. It is done once more AGAIN_AFTER sweeps later: a session shut
+down leaves garbage in reference cycles that becomes collectable only once its script thread has
+ended (measured: after a class of 30 had expired and been swept, a full collection then still
+freed 51 MB, all numpy arrays the pages had read from `st.cache_data`).
 """
 from __future__ import annotations
 
@@ -64,13 +67,30 @@ def give_back_memory() -> bool:
         return False
 
 
+AGAIN_AFTER = 2       # sweeps after one that shut sessions down, memory is handed back once more
+
+
+def step(again: int) -> int:
+    """One period: sweep, and hand memory back once more AGAIN_AFTER quiet sweeps after one that
+    shut sessions down; returns the new countdown."""
+    if sweep():
+        return AGAIN_AFTER
+    if again:
+        again -= 1
+        if not again:
+            give_back_memory()
+    return again
+
+
 def _run() -> None:
+    again = 0
     while True:
         time.sleep(PERIOD_S)
         try:
-            sweep()
+            again = step(again)
         except Exception:                  # noqa: BLE001 - keep sweeping
             _log.exception("session sweep")
+            again = 0
 
 
 def start() -> None:
