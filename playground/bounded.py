@@ -41,11 +41,16 @@ def nbytes(obj, _seen: set | None = None) -> int:
         return len(obj)
     if isinstance(obj, str):
         return len(obj)
+    # torch only if it is fully imported: another thread may be importing it right now (the
+    # warm-up), and a half-made module has no Tensor or nn yet ("partially initialized module
+    # 'torch' has no attribute 'nn'", seen in CI); no tensor can exist before the import ends.
     torch = sys.modules.get("torch")
-    if torch is not None:
-        if isinstance(obj, torch.Tensor):
+    tensor = getattr(torch, "Tensor", None)
+    module = getattr(getattr(torch, "nn", None), "Module", None)
+    if tensor is not None and module is not None:
+        if isinstance(obj, tensor):
             return obj.element_size() * obj.nelement()
-        if isinstance(obj, torch.nn.Module):
+        if isinstance(obj, module):
             return sum(nbytes(t, seen) for t in [*obj.parameters(), *obj.buffers()])
     if isinstance(obj, dict):
         return sum(nbytes(k, seen) + nbytes(v, seen) for k, v in obj.items())

@@ -185,3 +185,16 @@ def test_the_fill_in_pages_results_are_bounded_per_session():
     limit = 12                                   # views/inpaint.py MAX_RESULTS
     assert len(store) == limit
     assert "old-0" not in store and any(v is not None for v in store.values())   # the new one stays
+
+
+def test_sizes_are_measured_while_torch_is_half_imported(monkeypatch):
+    """The warm-up imports torch in a thread of its own; a page measuring a cached value meanwhile
+    finds `torch` in sys.modules without `nn` or `Tensor` yet, and must not fail ("partially
+    initialized module 'torch' has no attribute 'nn'", seen in CI)."""
+    import sys
+    import types
+    import numpy as np
+    from playground.bounded import nbytes
+    half = types.ModuleType("torch")                    # what sys.modules holds mid-import
+    monkeypatch.setitem(sys.modules, "torch", half)
+    assert nbytes({"a": np.zeros(10, np.float32), "b": b"xyz", "c": object()}) == 40 + 3 + 3   # keys too
