@@ -129,6 +129,7 @@ class Session:
         self.media_failures = 0
         self.queue_notes: list[str] = []         # "Waiting: N ahead of you" notes seen (GAN inversions)
         self.media_loaded = 0
+        self._fetched_once: set[str] = set()     # the app's immutable /lp-decoder/ data, fetched once
         self._reader = None
         self._runs: list[Run] = []
         self._file_urls: dict[str, asyncio.Future] = {}
@@ -388,9 +389,23 @@ class Session:
             urls += [i.url for i in e.proto.imgs if i.url.startswith("/media/")]
         return urls
 
+    def component_urls(self) -> list[str]:
+        """The data URLs the drag map's script fetches (points, decoder weights, the map's inverse)
+        that this session has not fetched yet: they are immutable, so a browser fetches each once."""
+        urls = []
+        for e in self.find("bidi_component"):
+            data = self.component_data(e)
+            for u in (data.get("points_url"), (data.get("decoder") or {}).get("url"),
+                      (data.get("inverse") or {}).get("url")):
+                if isinstance(u, str) and u.startswith("/lp-decoder/") and u not in self._fetched_once:
+                    self._fetched_once.add(u)
+                    urls.append(u)
+        return urls
+
     async def load_media(self, timeout: float = 60.0) -> int:
-        """Fetch every /media/ image on the page, as the browser does; failures are errors."""
-        urls = self.media_urls()
+        """Fetch every /media/ image on the page and the drag map's data not fetched yet, as the
+        browser does; failures are errors."""
+        urls = self.media_urls() + self.component_urls()
         results = await asyncio.gather(*(http(self.base + u, timeout=timeout,
                                                     headers={"Cookie": self.cookie} if self.cookie else None)
                                                for u in urls),

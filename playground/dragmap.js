@@ -69,21 +69,13 @@ function pointerToUnit(canvas, event) {
 
 // ---- drawing ------------------------------------------------------------------------------------
 
-// A cheap fingerprint of the points, their classes and the canvas size: a run of the page that sends
-// the same map (every rerun sends its data) reuses the points layer instead of redrawing 70,000 dots.
-function pointsKey(map, points, labels) {
-  let h = 0;
-  for (let i = 0; i < points.length; i++) h = (h * 31 + Math.round(points[i] * 1e4)) | 0;
-  for (let i = 0; i < labels.length; i++) h = (h * 31 + labels[i]) | 0;
-  return `${map.width}x${map.height}:${labels.length}:${h}`;
-}
-
 // The points on their own canvas, drawn only when the map or the canvas size changes; one colour at a
 // time (a fillStyle change per dot costs more than the dot), classes in order like the chart's traces.
 function pointsLayer(state) {
   const { map, data } = state;
   const { points, labels, colors } = data;
-  const key = pointsKey(map, points, labels);
+  // redrawn only when the points (a new text or URL: state.pointsVersion) or the canvas size change
+  const key = `${map.width}x${map.height}:${state.pointsVersion}`;
   if (state.pointsKey === key) return state.pointsCanvas;
   const layer = state.pointsCanvas || (state.pointsCanvas = document.createElement('canvas'));
   layer.width = map.width;
@@ -123,6 +115,11 @@ function drawBackground(state) {
     ctx.globalAlpha = 1;
   }
   ctx.drawImage(pointsLayer(state), 0, 0);
+  if (state.pointsNote) {
+    ctx.fillStyle = '#555';
+    ctx.font = '14px sans-serif';
+    ctx.fillText(state.pointsNote, PADDING + 6, PADDING + 18, map.width - 2 * PADDING - 12);
+  }
   ctx.fillStyle = '#000';
   for (const [u, v] of data.pins || []) {
     const [x, y] = toPixels(map, u, v);
@@ -428,19 +425,57 @@ function loadImage(state, name, src) {
   state[name] = image;
 }
 
-// The points and their classes come as JSON text (the server encodes them once per map, not once
-// per run); parsed again only when the text changed.
+// The points and their classes: a URL to fetch once per map (`data.points_url`: n x 2 float32
+// coordinates, then n int32 classes), or JSON text (when the app does not serve the URL), parsed
+// again only when the text changed. Until fetched, or if the fetch fails, the map says so.
+function pointsFrom(buffer, n) {
+  if (buffer.byteLength !== 12 * n) throw new Error(`${buffer.byteLength} bytes for ${n} points`);
+  return { points: new Float32Array(buffer, 0, 2 * n), labels: new Int32Array(buffer, 8 * n, n) };
+}
+
+function fetchPoints(state, url, n) {
+  state.pointsUrl = url;
+  state.pointsNote = `Loading the map's ${n.toLocaleString('en-US')} points…`;
+  state.pointsParsed = [];
+  state.labelsParsed = [];
+  state.pointsVersion = (state.pointsVersion || 0) + 1;
+  fetch(absolute(url))
+    .then((response) => {
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      return response.arrayBuffer();
+    })
+    .then((buffer) => {
+      if (state.pointsUrl !== url) return;                     // another map was sent meanwhile
+      const { points, labels } = pointsFrom(buffer, n);
+      Object.assign(state, { pointsParsed: points, labelsParsed: labels, pointsNote: '' });
+      state.pointsVersion++;
+      state.data = { ...state.data, points, labels };
+      drawBackground(state);
+      drawCursor(state);
+    })
+    .catch((error) => {
+      if (state.pointsUrl !== url) return;
+      state.pointsUrl = null;                                  // the next run of the page tries again
+      state.pointsNote = `Could not load the map's points (${error.message || error}); reload the page.`;
+      drawBackground(state);
+      drawCursor(state);
+    });
+}
+
 function unpack(state, data) {
+  if (typeof data.points_url === 'string') {
+    if (state.pointsUrl !== data.points_url) fetchPoints(state, data.points_url, data.n_points);
+    return { ...data, points: state.pointsParsed, labels: state.labelsParsed };
+  }
   if (typeof data.points === 'string' && typeof data.labels === 'string') {
-    if (state.pointsText !== data.points) {
-      const parsed = JSON.parse(data.points);         // kept (with its text) only once parsed
-      state.pointsParsed = parsed;
+    state.pointsUrl = null;
+    state.pointsNote = '';
+    if (state.pointsText !== data.points || state.labelsText !== data.labels) {
+      state.pointsParsed = JSON.parse(data.points);    // kept (with its text) only once parsed
       state.pointsText = data.points;
-    }
-    if (state.labelsText !== data.labels) {
-      const parsed = JSON.parse(data.labels);
-      state.labelsParsed = parsed;
+      state.labelsParsed = JSON.parse(data.labels);
       state.labelsText = data.labels;
+      state.pointsVersion = (state.pointsVersion || 0) + 1;
     }
     return { ...data, points: state.pointsParsed, labels: state.labelsParsed };
   }

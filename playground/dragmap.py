@@ -123,11 +123,19 @@ def read_cursor(value) -> BrowserCursor | None:
 
 # ---- the component ------------------------------------------------------------------------------
 
-# The points and their classes as JSON text, made once per map rather than once per run: every
-# release reruns the page, and turning 10,000-70,000 points into numbers for Streamlit's JSON was a
-# tenth of the page's time under load (bench/load_test.py); a string passes through json.dumps as
-# one copy. Keyed by the arrays' bytes (a hash), shared by every session.
+# The points and their classes, made once per map rather than once per run: every release reruns
+# the page, and Streamlit JSON-encodes (twice: once to send, once sorted for the widget's identity)
+# and hashes everything a component is given on every run. Served through decoder_route.py, they
+# leave each run's data altogether (the page sends a URL; the browser fetches it once per map); where
+# the route is not served (the app run without playground/server.py) they go inline as JSON text,
+# which passes through json.dumps as one copy. Keyed by the arrays' bytes (a hash), shared by every
+# session.
 _encoded = LRU(max_entries=16, max_bytes=64 * MB)
+
+
+def _points_key(pts: np.ndarray, lab: np.ndarray) -> str:
+    return hashlib.blake2b(f"{pts.shape}|{lab.shape}|".encode() + pts.tobytes() + lab.tobytes(),
+                           digest_size=16).hexdigest()
 
 
 def encode_points(points_uv: np.ndarray, labels: np.ndarray) -> tuple[str, str]:
@@ -135,14 +143,39 @@ def encode_points(points_uv: np.ndarray, labels: np.ndarray) -> tuple[str, str]:
     (a tenth of a pixel on a 560-pixel map), and the classes as integers."""
     pts = np.ascontiguousarray(points_uv, np.float64)
     lab = np.ascontiguousarray(labels).astype(np.int64)
-    key = hashlib.blake2b(f"{pts.shape}|{lab.shape}|".encode() + pts.tobytes() + lab.tobytes(),
-                          digest_size=16).hexdigest()
+    key = "text-" + _points_key(pts, lab)
     hit = _encoded.get(key)
     if hit is None:
         hit = (json.dumps(np.round(pts.ravel(), 4).tolist(), separators=(",", ":")),
                json.dumps(lab.tolist(), separators=(",", ":")))
         _encoded.put(key, hit, len(hit[0]) + len(hit[1]))
     return hit
+
+
+def points_blob(points_uv: np.ndarray, labels: np.ndarray) -> tuple[str, bytes]:
+    """(name, blob) of the points for the browser to fetch: n x 2 coordinates as float32 then n
+    classes as int32, little-endian (dragmap.js `pointsFrom`); the name holds the blob's hash."""
+    pts = np.ascontiguousarray(points_uv, "<f4").reshape(-1, 2)
+    lab = np.ascontiguousarray(labels).astype("<i4").reshape(-1)
+    if len(pts) != len(lab):
+        raise ValueError(f"{len(pts)} points but {len(lab)} classes")
+    key = "blob-" + _points_key(pts, lab)
+    hit = _encoded.get(key)
+    if hit is None:
+        blob = pts.tobytes() + lab.tobytes()
+        hit = (f"points-{hashlib.blake2b(blob, digest_size=16).hexdigest()}", blob)
+        _encoded.put(key, hit, len(blob))
+    return hit
+
+
+def points_data(points_uv: np.ndarray, labels: np.ndarray) -> dict:
+    """The points' part of the component's data: a URL to fetch when the app serves one, else text."""
+    from playground import decoder_route
+    if decoder_route.available():
+        name, blob = points_blob(points_uv, labels)
+        return dict(points_url=decoder_route.publish(name, blob), n_points=int(len(labels)))
+    points_text, labels_text = encode_points(points_uv, labels)
+    return dict(points=points_text, labels=labels_text, n_points=int(len(labels)))
 
 
 def dragmap(key: str, *, points_uv: np.ndarray, labels: np.ndarray, atlas_url: str, n: int,
@@ -156,8 +189,7 @@ def dragmap(key: str, *, points_uv: np.ndarray, labels: np.ndarray, atlas_url: s
     {key, spec, url} for the browser's decoder or {error: why not}; `inverse` is {key, desc, url}
     (url: the learned inverse's data, or None). `cell`: the atlas cell's (height, width), the model's
     image size."""
-    points_text, labels_text = encode_points(points_uv, labels)
-    data = dict(points=points_text, labels=labels_text, colors=PALETTE, atlas=atlas_url,
+    data = dict(**points_data(points_uv, labels), colors=PALETTE, atlas=atlas_url,
                 n=int(n), cell=int(cell[0]), cell_w=int(cell[1]), cursor=[float(c) for c in np.clip(cursor_uv, 0, 1)], rev=int(rev),
                 seq=applied.seq if applied else None, mount=applied.mount if applied else None,
                 exact=exact_url, show_atlas=bool(show_atlas),

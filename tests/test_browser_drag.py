@@ -195,14 +195,22 @@ POINTS_DRAWN = """() => { const roots = [document, ...[...document.querySelector
       if (inkAt(pad + pts[2 * i] * (W - 2 * pad), H - pad - pts[2 * i + 1] * (H - 2 * pad))) inked++;
     }
     return { n, labels: s.data.labels.length, sampled, inked, first: [pts[0], pts[1]],
-             allNumbers: pts.every(Number.isFinite) }; }""" % PADDING
+             allNumbers: pts.every(Number.isFinite), url: s.pointsUrl, inline: 'points' in s.data &&
+             typeof s.data.points === 'string', note: s.pointsNote }; }""" % PADDING
+POINTS_LOADED = """() => { const roots = [document, ...[...document.querySelectorAll('*')]
+        .map(e => e.shadowRoot).filter(Boolean)];
+    const map = roots.map(r => r.querySelector('.dragmap')).find(Boolean);
+    return map && map.__dragState && map.__dragState.data.points.length > 0; }"""
 
 
 def test_the_map_draws_every_point_the_page_sent_where_it_lies(page, app_url):
-    """The points travel as JSON text made once per map; the browser must turn it back into 10,000
-    points with their classes and draw a dot under each."""
+    """The points travel as a binary blob made once per map and fetched once by the browser (not in
+    every run's data); the browser must turn it back into 10,000 points with their classes and draw
+    a dot under each."""
     open_drag_page(page, app_url)
+    page.wait_for_function(POINTS_LOADED, timeout=30_000)
     got = page.evaluate(POINTS_DRAWN)
+    assert got["url"].startswith("/lp-decoder/points-") and not got["inline"] and not got["note"], got
     assert got["n"] == 10_000 and got["labels"] == 10_000, got
     assert got["allNumbers"], got
     assert got["inked"] == got["sampled"], got                 # a dot under every sampled point
@@ -214,6 +222,18 @@ def script_idle(page, timeout=180_000):
         page.wait_for_timeout(1000)
         page.wait_for_function("""() => { const a = document.querySelector('[data-testid="stApp"]');
             return a && a.getAttribute('data-test-script-state') === 'notRunning'; }""", timeout=timeout)
+
+
+def test_points_that_cannot_be_fetched_are_said_on_the_map(page, app_url):
+    """If the points' blob cannot be fetched, the map says so in words instead of staying empty."""
+    page.route("**/lp-decoder/points-*", lambda route: route.fulfill(status=404, body="gone"))
+    open_drag_page(page, app_url)
+    page.wait_for_function("""() => { const roots = [document, ...[...document.querySelectorAll('*')]
+        .map(e => e.shadowRoot).filter(Boolean)];
+        const map = roots.map(r => r.querySelector('.dragmap')).find(Boolean);
+        return map && /Could not load the map's points \\(the server answered 404\\)/
+            .test(map.__dragState.pointsNote); }""", timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-drag-points-failed.png"))
 
 
 def test_switching_model_then_projection_keeps_the_class_slider(page, app_url):

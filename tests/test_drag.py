@@ -236,6 +236,33 @@ def test_points_are_encoded_once_per_map_and_again_when_they_change():
     assert json.loads(dragmap.encode_points(uv, relabelled)[1])[3] == relabelled[3]
 
 
+def test_points_go_as_a_blob_made_once_per_map_when_the_app_serves_it(monkeypatch):
+    """Served through the app's route, the points leave the run's data: the page sends a URL whose
+    blob holds float32 coordinates then int32 classes (as dragmap.js reads it), made once per map;
+    other points make another blob. Without the route they go inline as text."""
+    from playground import decoder_route
+
+    rng = np.random.default_rng(1)
+    uv, labels = rng.random((300, 2)), rng.integers(0, 10, 300)
+    monkeypatch.setattr(decoder_route, "_routes_made", False)
+    inline = dragmap.points_data(uv, labels)
+    assert set(inline) == {"points", "labels", "n_points"} and inline["n_points"] == 300
+    monkeypatch.setattr(decoder_route, "_routes_made", True)
+    sent = dragmap.points_data(uv, labels)
+    assert set(sent) == {"points_url", "n_points"} and sent["n_points"] == 300
+    name = sent["points_url"].removeprefix(decoder_route.PREFIX + "/").removesuffix(".bin")
+    blob = decoder_route.lookup(name)
+    assert len(blob) == 12 * 300
+    np.testing.assert_allclose(np.frombuffer(blob[:2400], "<f4").reshape(-1, 2), uv, atol=1e-6)
+    np.testing.assert_array_equal(np.frombuffer(blob[2400:], "<i4"), labels)
+    assert dragmap.points_blob(uv.copy(), labels.copy())[1] is blob                       # kept
+    relabelled = labels.copy()
+    relabelled[0] = (labels[0] + 1) % 10
+    assert dragmap.points_data(uv, relabelled)["points_url"] != sent["points_url"]
+    with pytest.raises(ValueError, match="300 points but 299 classes"):
+        dragmap.points_blob(uv, labels[:-1])
+
+
 def test_class_index_takes_an_index_its_digits_or_a_class_name_else_the_default():
     names = ["T-shirt/top", "Trouser", "Pullover"]
     assert class_index(2, names, 0) == 2 and class_index(np.int64(1), names, 0) == 1
