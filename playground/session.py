@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 import models
-from playground.bounded import LRU, MB, cache_data, cache_resource
+from playground.bounded import LRU, MB, cache_data, cache_resource, memo
 from playground.latent_map import LatentMap, build_map, methods_for
 from playground.projection import LABELS
 from playground.selection import MAX_POINTS, encode_selection, literal, parse_selection, unique_indices
@@ -61,8 +61,10 @@ def _is_adapter(card: dict | None) -> bool:
 
 # A resource, not data: shared, never copied. It is read about 30 times in every run (each model
 # lookup, the sidebar's labels), and st.cache_data unpickled a fresh copy each time (1-2 ms each,
-# about a tenth of a drag page run). Callers only read it; nothing may change a listing or its card.
-@cache_resource(ttl=30, show_spinner=False, max_entries=4, max_bytes=8 * MB)
+# about a tenth of a drag page run); st.cache_resource still cost 0.15 ms a read (Streamlit inspects
+# and hashes the arguments), a few ms of every release under load. Callers only read it; nothing
+# may change a listing or its card.
+@memo(ttl=30, max_entries=4, max_bytes=8 * MB)
 def _listings(shipped_root: str, user_root: str, extra_dirs: tuple = (), adapter_files: tuple = (),
               uploaded_root: str = "") -> list[models.Listing]:
     from pathlib import Path

@@ -198,3 +198,25 @@ def test_sizes_are_measured_while_torch_is_half_imported(monkeypatch):
     half = types.ModuleType("torch")                    # what sys.modules holds mid-import
     monkeypatch.setitem(sys.modules, "torch", half)
     assert nbytes({"a": np.zeros(10, np.float32), "b": b"xyz", "c": object()}) == 40 + 3 + 3   # keys too
+
+
+def test_memo_keeps_a_value_for_its_ttl_within_its_bounds_and_clears():
+    now = [100.0]
+    calls = []
+
+    @bounded.memo(max_entries=2, max_bytes=bounded.MB, ttl=30, clock=lambda: now[0])
+    def look(a):
+        calls.append(a)
+        return [a]
+
+    first = look("x")
+    assert look("x") is first and calls == ["x"]              # shared, not recomputed
+    now[0] += 29.9
+    assert look("x") is first and calls == ["x"]
+    now[0] += 0.2                                             # 30 s after it was made: read again
+    assert look("x") is not first and calls == ["x", "x"]
+    look("y"), look("z")
+    assert len(look.ledger) == 2 and "x" not in [k[0] for k in look.ledger]   # bounded by entries
+    look.clear()
+    look("y")
+    assert calls[-1] == "y" and len(look.ledger) == 1
