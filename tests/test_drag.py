@@ -132,8 +132,24 @@ def test_the_caption_says_how_the_map_maps_to_latent_space():
     assert "Map → latent: exact PCA inverse" in pca
 
 
+TABS = {"axis": "Latent dimensions", "pc": "Principal directions", "cls": "Between two classes"}
+
+
+def open_tab(at, kind: str, view: str = VIEW):
+    """Open the drag page's slider tab of `kind` (only the open tab's sliders are made), as a click
+    on the tab does: its state is the open tab's label."""
+    (label,) = [t.label for t in at.tabs if t.label.startswith(TABS[kind])]
+    if at.session_state[f"drag_tabs_{view}"] != label:
+        at.session_state[f"drag_tabs_{view}"] = label
+        at.run()
+        assert_clean(at, f"tab {label}")
+    return at
+
+
 def slider(at, kind: str, i: int, view: str = VIEW):
-    """The drag page's slider for direction (kind, i): its key is drag_{kind}_{i}_{view}_{generation}."""
+    """The drag page's slider for direction (kind, i): its key is drag_{kind}_{i}_{view}_{generation};
+    its tab is opened first."""
+    open_tab(at, kind, view)
     (found,) = [s for s in at.slider if s.key.startswith(f"drag_{kind}_{i}_{view}_")]
     return found
 
@@ -168,6 +184,27 @@ def test_slider_steps_accumulate_and_no_slider_value_is_ever_written(pca_map):
     assert len(keys) <= 2, keys                                          # old widgets are not kept
 
 
+def test_only_the_open_tabs_sliders_are_made_and_they_show_the_cursor():
+    """Every release reruns the sliders' fragment, so only the open tab's sliders are made: 16 latent
+    dimensions by default, the 5 principal directions once that tab opens, each showing the cursor's
+    coordinate along its direction."""
+    at = drag_page(model="mnist-vae", proj="pca")
+    z = np.array(at.session_state.drag_z)
+    kinds = {s.key.split("_")[1] for s in at.slider if s.key.startswith("drag_")}
+    assert kinds == {"axis"} and len([s for s in at.slider if s.key.startswith("drag_axis_")]) == 16
+    open_tab(at, "pc")
+    shown = [s for s in at.slider if s.key.startswith("drag_")]
+    assert [s.key.split("_")[1] for s in shown] == ["pc"] * 5
+    from playground import map_points
+    lmap = build_map(models.load("mnist-vae"), "pca", map_points.pool("mnist", models.CHECKPOINTS), None,
+                     write_dir=None)
+    for s, d in zip(shown, principal_directions(lmap.z, 5)):
+        assert s.value == pytest.approx(slider_value(d.coordinate(z), -4, 4, 0.05), abs=1e-9)
+    assert f"drag_to_{VIEW}" not in [b.key for b in at.selectbox]       # the class tab's are not made
+    open_tab(at, "cls")
+    assert [s.key.split("_")[1] for s in at.slider if s.key.startswith("drag_")] == ["cls"]
+
+
 def test_the_browser_echoing_a_slider_value_moves_nothing():
     """A browser slider may report its copy of the value it was given with float noise (such as
     0.15000000000000036 for 0.15): that is no move by the person and must not change the code."""
@@ -178,10 +215,10 @@ def test_the_browser_echoing_a_slider_value_moves_nothing():
             s = slider(at, kind, i)
             assert s.value == pytest.approx(round(s.value / 0.05) * 0.05, abs=1e-9)     # on the grid
             s.set_value(s.value + 3.6e-16 * (1 if s.value < 4 else -1))
-    at.run()
-    assert_clean(at, "echo")
-    np.testing.assert_array_equal(at.session_state.drag_z, z0)
-    assert component_data(at)["rev"] == rev0
+        at.run()
+        assert_clean(at, f"echo of the {kind} sliders")
+        np.testing.assert_array_equal(at.session_state.drag_z, z0)
+        assert component_data(at)["rev"] == rev0
 
 
 def test_a_missing_class_slider_says_why():

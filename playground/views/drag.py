@@ -184,23 +184,23 @@ def pins_and_uploads() -> None:
         st.caption(f"{len(pins)} pin(s). Drop two to interpolate between them.")
 
 
-def directions() -> tuple[list, str | None]:
-    """(kind, index, Direction) for every slider, and why the class slider is missing (or None)."""
-    out = []
-    if m.latent_dim <= 16:
-        out += [("axis", i, d) for i, d in enumerate(axis_directions(m.latent_dim))]
-    out += [("pc", i, d) for i, d in enumerate(geo.pcs)]
+def directions(kind: str) -> tuple[list, str | None]:
+    """(kind, index, Direction) for every slider of one kind ("axis", "pc" or "cls"), and why the
+    class slider is missing (or None)."""
+    if kind == "axis":
+        return [("axis", i, d) for i, d in enumerate(axis_directions(m.latent_dim))], None
+    if kind == "pc":
+        return [("pc", i, d) for i, d in enumerate(geo.pcs)], None
     if len(m.class_names) < 2 or lmap.label_source == NO_CLASSIFIER_SOURCE:
-        return out, "This model's map has no classes (no class names, or no classifier for its data)."
+        return [], "This model's map has no classes (no class names, or no classifier for its data)."
     a = class_index(ss.get(f"drag_from_{view}", 0), m.class_names, 0)
     b = class_index(ss.get(f"drag_to_{view}", 1), m.class_names, 1)
     if a == b:
-        return out, "Choose two different classes: a class has no direction towards itself."
+        return [], "Choose two different classes: a class has no direction towards itself."
     try:
-        out.append(("cls", 0, class_direction(lmap.z, lmap.labels, a, b, m.class_names)))
+        return [("cls", 0, class_direction(lmap.z, lmap.labels, a, b, m.class_names))], None
     except ValueError as e:
-        return out, f"No slider between these two classes: {e}."
-    return out, None
+        return [], f"No slider between these two classes: {e}."
 
 
 def slider_key(kind: str, i: int) -> str:
@@ -242,37 +242,40 @@ def slider_values(dirs, z: np.ndarray) -> dict:
 
 
 def sliders(z: np.ndarray) -> None:
-    """Each slider shows the cursor's coordinate along its direction, and moves only that."""
+    """Each slider shows the cursor's coordinate along its direction, and moves only that. Only the
+    open tab's sliders are made (the tabs rerun the fragment when another opens): every release
+    reruns this fragment, and each slider costs the server its share of every run."""
     st.subheader("Steer with sliders")
-    dirs, class_problem = directions()
-    values = slider_values(dirs, z)
     kinds = [k for k in ("axis", "pc", "cls") if k != "axis" or m.latent_dim <= 16]
     tabs = st.tabs(([f"Latent dimensions ({m.latent_dim})"] if m.latent_dim <= 16 else [])
-                   + ["Principal directions", "Between two classes"])
-    for tab, kind in zip(tabs, kinds):
-        with tab:
-            if kind == "pc":
-                st.caption("The principal axes of the map's latent codes (GANSpace-style), in standard "
-                           "deviations from their mean." + (" A GAN's z is isotropic, so these are close "
-                                                            "to arbitrary directions." if m.kind == "gan" else ""))
-            if kind == "cls" and class_problem and len(m.class_names) < 2:
-                st.info(class_problem)
-                continue
-            if kind == "cls":
-                s1, s2 = st.columns(2)
-                s1.selectbox("From class", range(len(m.class_names)), key=f"drag_from_{view}",
-                             format_func=lambda c: m.class_names[c])
-                s2.selectbox("Towards class", range(len(m.class_names)), index=1, key=f"drag_to_{view}",
-                             format_func=lambda c: m.class_names[c])
-                st.caption("0 is the first class's mean code, 1 the second's (difference of class means"
-                           + (", classes as the classifier sees the samples)." if m.kind == "gan" else ")."))
-                if class_problem:
-                    st.warning(class_problem)
-            cols = st.columns(4 if kind == "axis" else 1)
-            for j, (_, i, d) in enumerate(item for item in dirs if item[0] == kind):
-                key = slider_key(kind, i)
-                cols[j % len(cols)].slider(d.name, *RANGES[kind], value=values[kind, i], step=STEP, key=key,
-                                           on_change=on_slider, args=(kind, i, key, d))
+                   + ["Principal directions", "Between two classes"], key=f"drag_tabs_{view}",
+                   on_change="rerun")
+    kind, tab = next(((k, t) for k, t in zip(kinds, tabs) if t.open), (kinds[0], tabs[0]))
+    dirs, class_problem = directions(kind)
+    values = slider_values(dirs, z)
+    with tab:
+        if kind == "pc":
+            st.caption("The principal axes of the map's latent codes (GANSpace-style), in standard "
+                       "deviations from their mean." + (" A GAN's z is isotropic, so these are close "
+                                                        "to arbitrary directions." if m.kind == "gan" else ""))
+        if kind == "cls" and class_problem and len(m.class_names) < 2:
+            st.info(class_problem)
+            return
+        if kind == "cls":
+            s1, s2 = st.columns(2)
+            s1.selectbox("From class", range(len(m.class_names)), key=f"drag_from_{view}",
+                         format_func=lambda c: m.class_names[c])
+            s2.selectbox("Towards class", range(len(m.class_names)), index=1, key=f"drag_to_{view}",
+                         format_func=lambda c: m.class_names[c])
+            st.caption("0 is the first class's mean code, 1 the second's (difference of class means"
+                       + (", classes as the classifier sees the samples)." if m.kind == "gan" else ")."))
+            if class_problem:
+                st.warning(class_problem)
+        cols = st.columns(4 if kind == "axis" else 1)
+        for j, (_, i, d) in enumerate(dirs):
+            key = slider_key(kind, i)
+            cols[j % len(cols)].slider(d.name, *RANGES[kind], value=values[kind, i], step=STEP, key=key,
+                                       on_change=on_slider, args=(kind, i, key, d))
 
 
 @st.fragment
