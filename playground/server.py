@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from playground.allocator import limit_arenas  # noqa: E402
+
+limit_arenas()           # before any thread mallocs: see playground/allocator.py
+
 import streamlit as st  # noqa: E402
 
 from playground.gil import share_the_gil  # noqa: E402
