@@ -2,7 +2,8 @@
 
     python bench/dragmap_draw.py [--points 10000 70000] [--moves 120]
 Loads playground/dragmap.js into a bare page with the component's markup, gives it N random points
-(10 classes) and no browser decoder (so the preview is the atlas blend: this measures the map's
+(10 classes, as the JSON text the app sends when it does not serve them as a blob) and no
+browser decoder (so the preview is the atlas blend: this measures the map's
 drawing, not the decoder), then times: the first run of the page's data (the points layer drawn),
 a second run with the same data (the layer reused), and --moves pointer moves while dragging
 (each redraws the map from the layers, the cursor and the preview): ms per move and the moves per
@@ -59,7 +60,8 @@ def data_for(n: int, seed: int = 0) -> dict:
     uv = np.clip(centres[labels] + rng.normal(0, 0.06, (n, 2)), 0, 1)
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                "#bcbd22", "#17becf"]
-    return dict(points=np.round(uv.ravel(), 4).tolist(), labels=labels.tolist(), colors=palette,
+    return dict(points=json.dumps(np.round(uv.ravel(), 4).tolist()), labels=json.dumps(labels.tolist()),
+                colors=palette,
                 atlas=BLANK_PNG, n=24, cell=28, cell_w=28, cursor=[0.5, 0.5], rev=1, seq=None, mount=None,
                 exact=BLANK_PNG, show_atlas=False, pins=[], names=[str(i) for i in range(10)],
                 label_source="true class", decoder={"error": "not measured here"}, inverse=None)
@@ -74,7 +76,7 @@ def main():
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    source = args.js.read_text()
+    source = (ROOT / "playground" / "map_points.js").read_text() + "\n" + args.js.read_text()
     source = source.replace("export default function", "window.dragmap = function")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])

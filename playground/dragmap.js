@@ -425,61 +425,13 @@ function loadImage(state, name, src) {
   state[name] = image;
 }
 
-// The points and their classes: a URL to fetch once per map (`data.points_url`: n x 2 float32
-// coordinates, then n int32 classes), or JSON text (when the app does not serve the URL), parsed
-// again only when the text changed. Until fetched, or if the fetch fails, the map says so.
-function pointsFrom(buffer, n) {
-  if (buffer.byteLength !== 12 * n) throw new Error(`${buffer.byteLength} bytes for ${n} points`);
-  return { points: new Float32Array(buffer, 0, 2 * n), labels: new Int32Array(buffer, 8 * n, n) };
-}
-
-function fetchPoints(state, url, n) {
-  state.pointsUrl = url;
-  state.pointsNote = `Loading the map's ${n.toLocaleString('en-US')} points…`;
-  state.pointsParsed = [];
-  state.labelsParsed = [];
-  state.pointsVersion = (state.pointsVersion || 0) + 1;
-  fetch(absolute(url))
-    .then((response) => {
-      if (!response.ok) throw new Error(`the server answered ${response.status}`);
-      return response.arrayBuffer();
-    })
-    .then((buffer) => {
-      if (state.pointsUrl !== url) return;                     // another map was sent meanwhile
-      const { points, labels } = pointsFrom(buffer, n);
-      Object.assign(state, { pointsParsed: points, labelsParsed: labels, pointsNote: '' });
-      state.pointsVersion++;
-      state.data = { ...state.data, points, labels };
-      drawBackground(state);
-      drawCursor(state);
-    })
-    .catch((error) => {
-      if (state.pointsUrl !== url) return;
-      state.pointsUrl = null;                                  // the next run of the page tries again
-      state.pointsNote = `Could not load the map's points (${error.message || error}); reload the page.`;
-      drawBackground(state);
-      drawCursor(state);
-    });
-}
-
+// The points and their classes (map_points.js): fetched once per map, or parsed from text.
 function unpack(state, data) {
-  if (typeof data.points_url === 'string') {
-    if (state.pointsUrl !== data.points_url) fetchPoints(state, data.points_url, data.n_points);
-    return { ...data, points: state.pointsParsed, labels: state.labelsParsed };
-  }
-  if (typeof data.points === 'string' && typeof data.labels === 'string') {
-    state.pointsUrl = null;
-    state.pointsNote = '';
-    if (state.pointsText !== data.points || state.labelsText !== data.labels) {
-      state.pointsParsed = JSON.parse(data.points);    // kept (with its text) only once parsed
-      state.pointsText = data.points;
-      state.labelsParsed = JSON.parse(data.labels);
-      state.labelsText = data.labels;
-      state.pointsVersion = (state.pointsVersion || 0) + 1;
-    }
-    return { ...data, points: state.pointsParsed, labels: state.labelsParsed };
-  }
-  return data;
+  return { ...data, ...MapPoints.take(state, data, () => {
+    state.data = { ...state.data, points: state.pointsParsed, labels: state.labelsParsed };
+    drawBackground(state);
+    drawCursor(state);
+  }) };
 }
 
 // A run of the page sent new data: take the server's cursor only when it is newer than ours.

@@ -54,7 +54,8 @@ HTML = """
 CSS = Path(__file__).with_name("dragmap.css").read_text(encoding="utf-8")
 _HERE = Path(__file__).parent
 WORKER_JS = "\n".join((_HERE / f).read_text(encoding="utf-8") for f in ("latent_inverse.js", "decoder.js"))
-JS = f"const WORKER_SOURCE = {json.dumps(WORKER_JS)};\n" + (_HERE / "dragmap.js").read_text(encoding="utf-8")
+JS = (f"const WORKER_SOURCE = {json.dumps(WORKER_JS)};\n" + (_HERE / "map_points.js").read_text(encoding="utf-8")
+      + "\n" + (_HERE / "dragmap.js").read_text(encoding="utf-8"))
 CELL = 28                      # pixels per atlas cell
 
 _component = st.components.v2.component("latent_playground_dragmap", html=HTML, css=CSS, js=JS)

@@ -50,6 +50,11 @@ function drawMap(state) {
     ctx.fillRect(x - 1, y - 1, 2, 2);
   }
   ctx.globalAlpha = 1;
+  if (state.pointsNote) {
+    ctx.fillStyle = '#555';
+    ctx.font = '13px sans-serif';
+    ctx.fillText(state.pointsNote, PAD + 4, PAD + 16, map.width - 2 * PAD - 8);
+  }
   const line = (points, colour, width) => {
     if (points.length < 2) return;
     ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.beginPath();
@@ -250,7 +255,10 @@ export default function ({ parentElement, data, setStateValue }) {
   const state = root.__scrubState || (root.__scrubState = create(root));
   const pathChanged = state.data && JSON.stringify([state.data.za, state.data.zb, state.data.method])
     !== JSON.stringify([data.za, data.zb, data.method]);
-  state.data = data;
+  state.data = { ...data, ...MapPoints.take(state, data, () => {        // map_points.js
+    state.data = { ...state.data, points: state.pointsParsed, labels: state.labelsParsed };
+    drawMap(state);
+  }) };
   state.setStateValue = setStateValue;
   setup(state);
   setStatus(state);

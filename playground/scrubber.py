@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from playground.dragmap import WORKER_JS
+from playground.dragmap import WORKER_JS, points_data
 from playground.figures import PALETTE
 
 MAX_DRAWN = 256                       # points of a drawn path the server takes (the page sends 48)
@@ -45,6 +45,7 @@ HTML = """
 _HERE = Path(__file__).parent
 CSS = (_HERE / "scrubber.css").read_text(encoding="utf-8")
 JS = (f"const WORKER_SOURCE = {json.dumps(WORKER_JS)};\n"
+      + (_HERE / "map_points.js").read_text(encoding="utf-8") + "\n"
       + (_HERE / "latent_path.js").read_text(encoding="utf-8") + "\n"
       + (_HERE / "scrubber.js").read_text(encoding="utf-8"))
 
@@ -68,9 +69,9 @@ def read_drawn(value) -> tuple[int, np.ndarray] | None:
 
 def scrubber(key: str, *, points_uv, labels, path_uv, za, zb, method: str, decoder: dict,
              inverse: dict):
-    """Mount the scrubber; returns the last drawn path (seq, positions) or None."""
-    data = dict(points=np.round(np.asarray(points_uv, np.float64).ravel(), 4).tolist(),
-                labels=np.asarray(labels).astype(int).tolist(), colors=PALETTE,
+    """Mount the scrubber; returns the last drawn path (seq, positions) or None. The points go as
+    the drag map's do (dragmap.points_data: a blob fetched once per map, not in every run's data)."""
+    data = dict(**points_data(points_uv, labels), colors=PALETTE,
                 path=np.round(np.clip(np.asarray(path_uv, np.float64), 0, 1), 5).tolist(),
                 za=np.asarray(za, np.float64).tolist(), zb=np.asarray(zb, np.float64).tolist(),
                 method="linear" if method in ("linear", "lerp") else "spherical",

@@ -221,7 +221,10 @@ SCRUB_STATE = """() => { const roots = [document, ...[...document.querySelectorA
     .map(e => e.shadowRoot).filter(Boolean)];
     const el = roots.map(r => r.querySelector('.scrubber')).find(Boolean);
     return el && el.__scrubState ? { za: el.__scrubState.data.za, zb: el.__scrubState.data.zb,
-                                     method: el.__scrubState.data.method } : null; }"""
+                                     method: el.__scrubState.data.method, url: el.__scrubState.pointsUrl,
+                                     n: el.__scrubState.data.points.length / 2,
+                                     labels: el.__scrubState.data.labels.length,
+                                     inline: typeof el.__scrubState.data.points === 'string' } : null; }"""
 SCRUB_FRAME = "() => { const f = window.__latentScrub.frame; return f && { ...f, rgba: Array.from(f.rgba) }; }"
 
 
@@ -235,7 +238,11 @@ def test_scrubber_decodes_every_position_and_a_drawn_path_plays_and_exports(page
     page.wait_for_function("() => window.__latentScrub && ['ready', 'failed'].includes(window.__latentScrub.decoder)",
                            timeout=60_000)
     assert page.evaluate("() => window.__latentScrub.decoder") == "ready", page.evaluate("() => window.__latentScrub")
+    page.wait_for_function(f"() => {{ const s = ({SCRUB_STATE})(); return s && s.n > 0; }}", timeout=30_000)
     ends = page.evaluate(SCRUB_STATE)
+    # the map's points came as the drag map's do: a blob fetched once, not text in every run's data
+    assert ends["url"].startswith("/lp-decoder/points-") and not ends["inline"], ends
+    assert ends["n"] == ends["labels"] == 10_000, ends
     za, zb = np.array(ends["za"], np.float32), np.array(ends["zb"], np.float32)
     m = models.load("mnist-vae")
     want = interpolate(za, zb, 5, ends["method"])
