@@ -22,6 +22,9 @@ KIND_LABEL = {"vae": "VAE", "gan": "GAN", "classifier": "Classifier"}
 
 # ---- cached resources ---------------------------------------------------------------------------
 
+GAN_MAP_NOTE = ("Why {n:,} points: a GAN has no encoder to place a data set's images, so its map shows a "
+                "fixed set of {n:,} samples it generated (the same seed for everyone); the size of "
+                "a VAE's map can be picked.")
 TRAINED_HERE = "trained here"      # the origin shown beside a run saved from the Train page
 
 

@@ -326,3 +326,18 @@ def test_a_link_asking_for_more_points_than_there_are_gets_them_all():
     at = run_app(model="mnist-vae", proj="pca", n="999999")
     assert_clean(at, "n too large")
     assert map_caption(at).startswith("**10,000 points**")
+
+
+def test_a_gans_map_and_drag_page_say_why_it_has_3000_points_and_a_vaes_do_not():
+    """A GAN's map has a fixed number of samples and no size picker: both pages say why."""
+    for page in ("views/map.py", "views/drag.py"):
+        at = run_app(model="mnist-gan", proj="pca")
+        if page != "views/map.py":
+            at.switch_page(page).run()
+        assert_clean(at, page)
+        notes = [c.value for c in at.caption if c.value.startswith("Why 3,000 points")]
+        assert len(notes) == 1 and "no encoder" in notes[0], (page, [c.value for c in at.caption])
+        at = run_app(model="mnist-vae", proj="pca")
+        if page != "views/map.py":
+            at.switch_page(page).run()
+        assert not [c.value for c in at.caption if c.value.startswith("Why ")], page

@@ -32,6 +32,8 @@ m = session.header(
     "Grab the cursor and move it anywhere on the map, also between the clusters: the image beside it "
     "is what the decoder makes of that point. Sliders move the same cursor along chosen directions.")
 lmap = session.latent_map(ss.model, ss.proj)
+if m.kind == "gan":
+    st.caption(session.GAN_MAP_NOTE.format(n=len(lmap.z)))
 view = f"{ss.model}-{ss.proj}"
 comp_key = f"dragmap-{view}"
 

@@ -71,6 +71,8 @@ elif m.kind == "gan":
             f"{len(lmap.z):,} samples are laid out by what the **generated images** look like (the "
             "classifier's features of each image) and coloured by the class the classifier sees; "
             "every point keeps its own z, which is what gets decoded.", icon=":material/lightbulb:")
+if m.kind == "gan":
+    st.caption(session.GAN_MAP_NOTE.format(n=len(lmap.z)))
 
 
 if lmap.label_source == NO_CLASSIFIER_SOURCE:
