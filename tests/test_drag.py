@@ -230,6 +230,22 @@ def test_a_missing_class_slider_says_why():
     assert any("two different classes" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
+def test_the_class_pair_is_kept_while_another_slider_tab_is_open():
+    """The class selectboxes are made only while their tab is open, and Streamlit forgets a widget's
+    value in a run that does not make it: the pair must still be 3 -> 7 after another tab (found by
+    a review)."""
+    at = drag_page(model="mnist-vae", proj="pca")
+    open_tab(at, "cls")
+    at.selectbox(key=f"drag_from_{VIEW}").set_value(3).run()
+    at.selectbox(key=f"drag_to_{VIEW}").set_value(7).run()
+    assert [s.label for s in at.slider if s.key.startswith("drag_cls_")] == ["3 → 7"]
+    open_tab(at, "pc")
+    open_tab(at, "cls")
+    assert_clean(at, "back on the class tab")
+    assert (at.selectbox(key=f"drag_from_{VIEW}").value, at.selectbox(key=f"drag_to_{VIEW}").value) == (3, 7)
+    assert [s.label for s in at.slider if s.key.startswith("drag_cls_")] == ["3 → 7"]
+
+
 def test_class_direction_names_an_empty_class():
     z = np.random.default_rng(0).normal(size=(20, 3))
     with pytest.raises(ValueError, match="'bag'"):

@@ -195,14 +195,26 @@ def directions(kind: str) -> tuple[list, str | None]:
         return [("pc", i, d) for i, d in enumerate(geo.pcs)], None
     if len(m.class_names) < 2 or lmap.label_source == NO_CLASSIFIER_SOURCE:
         return [], "This model's map has no classes (no class names, or no classifier for its data)."
-    a = class_index(ss.get(f"drag_from_{view}", 0), m.class_names, 0)
-    b = class_index(ss.get(f"drag_to_{view}", 1), m.class_names, 1)
+    a, b = class_pair()
     if a == b:
         return [], "Choose two different classes: a class has no direction towards itself."
     try:
         return [("cls", 0, class_direction(lmap.z, lmap.labels, a, b, m.class_names))], None
     except ValueError as e:
         return [], f"No slider between these two classes: {e}."
+
+
+def class_pair() -> tuple[int, int]:
+    """The two classes of the class slider, kept apart from their selectboxes' own state: those are
+    made only while their tab is open, and Streamlit forgets a widget's value in a run that does not
+    make it (one pair per map, like the selectboxes' keys)."""
+    a, b = ss.get(f"_drag_pair_{view}", (0, 1))
+    return class_index(a, m.class_names, 0), class_index(b, m.class_names, 1)
+
+
+def keep_class_pair() -> None:
+    ss[f"_drag_pair_{view}"] = (class_index(ss.get(f"drag_from_{view}"), m.class_names, 0),
+                                class_index(ss.get(f"drag_to_{view}"), m.class_names, 1))
 
 
 def slider_key(kind: str, i: int) -> str:
@@ -265,10 +277,11 @@ def sliders(z: np.ndarray) -> None:
             return
         if kind == "cls":
             s1, s2 = st.columns(2)
-            s1.selectbox("From class", range(len(m.class_names)), key=f"drag_from_{view}",
-                         format_func=lambda c: m.class_names[c])
-            s2.selectbox("Towards class", range(len(m.class_names)), index=1, key=f"drag_to_{view}",
-                         format_func=lambda c: m.class_names[c])
+            a, b = class_pair()
+            s1.selectbox("From class", range(len(m.class_names)), index=a, key=f"drag_from_{view}",
+                         format_func=lambda c: m.class_names[c], on_change=keep_class_pair)
+            s2.selectbox("Towards class", range(len(m.class_names)), index=b, key=f"drag_to_{view}",
+                         format_func=lambda c: m.class_names[c], on_change=keep_class_pair)
             st.caption("0 is the first class's mean code, 1 the second's (difference of class means"
                        + (", classes as the classifier sees the samples)." if m.kind == "gan" else ")."))
             if class_problem:
