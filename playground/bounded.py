@@ -170,19 +170,28 @@ def memo(*, max_entries: int, max_bytes: int, ttl: float, clock=time.monotonic):
     """A process-wide memo of a function of hashable positional arguments, bounded like the others
     and each value kept `ttl` seconds: `st.cache_resource` without Streamlit's per-call cost (it
     inspects the function's signature and hashes every argument on each call, about 0.15 ms), for a
-    cheap lookup read many times in every run. Values are shared, never copied: callers only read."""
+    cheap lookup read many times in every run. Values are shared, never copied: callers only read.
+    A miss computes under the memo's lock, so threads that miss together compute once (as
+    st.cache_resource does); meant for quick functions, since one key's computation holds the others."""
     def wrap(fn):
         ledger = LRU(max_entries, max_bytes)
+        lock = threading.Lock()
+
+        def fresh(args):
+            hit = ledger.get(args)
+            return hit if hit is not None and clock() < hit[0] else None
 
         @functools.wraps(fn)
         def cached(*args):
-            hit = ledger.get(args)
-            now = clock()
-            if hit is not None and now < hit[0]:
-                return hit[1]
-            value = fn(*args)
-            ledger.put(args, (now + ttl, value), nbytes(value))
-            return value
+            hit = fresh(args)
+            if hit is None:
+                with lock:
+                    hit = fresh(args)                 # another thread may have computed it meanwhile
+                    if hit is None:
+                        value = fn(*args)
+                        hit = (clock() + ttl, value)
+                        ledger.put(args, hit, nbytes(value))
+            return hit[1]
 
         cached.ledger, cached.max_entries, cached.max_bytes, cached.ttl = ledger, max_entries, max_bytes, ttl
         cached.clear = ledger.clear

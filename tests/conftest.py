@@ -66,11 +66,14 @@ def ckpt_copy(tmp_path):
 @pytest.fixture
 def fresh_streamlit_caches():
     import streamlit as st
+    from playground import session
     st.cache_data.clear()
     st.cache_resource.clear()
+    session.listings.clear()            # a bounded.memo, not a Streamlit cache
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+    session.listings.clear()
 
 
 def _free_port() -> int:

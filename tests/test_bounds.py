@@ -220,3 +220,26 @@ def test_memo_keeps_a_value_for_its_ttl_within_its_bounds_and_clears():
     look.clear()
     look("y")
     assert calls[-1] == "y" and len(look.ledger) == 1
+
+
+def test_threads_that_miss_a_memo_together_compute_once():
+    import threading
+    calls, started = [], threading.Barrier(8)
+
+    @bounded.memo(max_entries=2, max_bytes=bounded.MB, ttl=30)
+    def slow(a):
+        calls.append(a)
+        threading.Event().wait(0.05)
+        return [a]
+
+    got = []
+
+    def read():
+        started.wait()
+        got.append(slow("x"))
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == ["x"] and all(g is got[0] for g in got)
