@@ -5,10 +5,12 @@ page run in a new thread, so under load the freed memory ends up spread over 16 
 each holding a few live blocks that keep their pages resident after the sessions have gone (the
 janitor's malloc_trim returns only whole free pages). Measured with bench/load_test.py, 30
 sessions: memory after they expired +10.5% to +12.3% of the baseline with glibc's default, +8.0%
-with two arenas, release p95 unchanged (52 ms). `limit_arenas()` sets glibc's M_ARENA_MAX from
-inside the process, before the server starts its threads (playground/server.py), so the README's
-command gets it without an environment variable; a MALLOC_ARENA_MAX set by whoever starts the
-server wins. Does nothing where there is no glibc.
+with the cap, release p95 unchanged (52 ms). `limit_arenas()` sets glibc's M_ARENA_MAX from inside
+the process, first thing in playground/server.py, so the README's command gets it without an
+environment variable. Arenas made before that stay: Streamlit's command line has started a thread
+pool by then, so the server has three arenas, and no more however many page runs follow. A limit
+set by whoever starts the server (MALLOC_ARENA_MAX, or GLIBC_TUNABLES with glibc.malloc.arena_max)
+wins. Does nothing where there is no glibc.
 """
 from __future__ import annotations
 
@@ -19,10 +21,10 @@ M_ARENA_MAX = -8           # glibc's malloc.h
 
 
 def limit_arenas(n: int = ARENAS) -> bool:
-    """Cap glibc's arenas at n; False if not applied (no glibc, or MALLOC_ARENA_MAX already set)."""
+    """Cap glibc's arenas at n; False if not applied (no glibc, or a limit set in the environment)."""
     if n < 1:
         raise ValueError(f"at least one arena, not {n}")
-    if os.environ.get("MALLOC_ARENA_MAX"):
+    if os.environ.get("MALLOC_ARENA_MAX") or "glibc.malloc.arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     import ctypes
     try:
