@@ -34,7 +34,7 @@ const MapPoints = (() => {
       .catch((error) => {
         if (store.pointsUrl !== url) return;
         store.pointsUrl = null;                                // the next run of the page tries again
-        changed(store, [], [], `Could not load the map's points (${error.message || error}); reload the page.`);
+        changed(store, [], [], `Could not load the map's points (${error.message || error}); they are asked for again when the page next updates (your next move).`);
         onChange();
       });
   }
