@@ -485,7 +485,7 @@ async def main(a) -> int:
         print("Inversion queue, first position each queued upload was shown:",
               ", ".join(f"'{k}' {n}x" for k, n in sorted(notes.items())))
     media = sum(p.s.media_loaded for p in people if p.s)
-    print(f"Media images fetched: {media}, failed: {sum(p.s.media_failures for p in people if p.s)}")
+    print(f"Media images and map data fetched: {media}, failed: {sum(p.s.media_failures for p in people if p.s)}")
     kinds = Counter(e.split(":")[0] if not e.startswith("session") else e.split(": ", 1)[1].split(":")[0]
                     for e in errors)
     print(f"Errors: {len(errors)}" + (f" ({', '.join(f'{k}: {n}' for k, n in kinds.most_common())})"

@@ -323,3 +323,28 @@ def test_class_index_takes_an_index_its_digits_or_a_class_name_else_the_default(
     for bad in (3, -1, "7", "Dress", None, True, 1.0, "x"):
         assert class_index(bad, names, 1) == 1, bad
 
+
+
+def test_a_maps_frozen_points_are_found_by_identity_and_anything_writable_is_hashed_again():
+    """Read-only arrays (a map's, shared by all sessions) are not converted and hashed on every run;
+    an array that can still change is, so a change is never served from the old blob."""
+    rng = np.random.default_rng(2)
+    uv, labels = rng.random((200, 2)), rng.integers(0, 10, 200)
+    name, _ = dragmap.points_blob(uv, labels)
+    uv[0, 0] = 0.5 if uv[0, 0] != 0.5 else 0.25                        # writable: changed in place
+    assert dragmap.points_blob(uv, labels)[0] != name
+    frozen_uv, frozen_labels = uv.copy(), labels.copy()
+    frozen_uv.flags.writeable = frozen_labels.flags.writeable = False
+    first = dragmap.points_blob(frozen_uv, frozen_labels)
+    calls = []
+    real = dragmap._points_blob
+    try:
+        dragmap._points_blob = lambda *a: calls.append(a) or real(*a)
+        assert dragmap.points_blob(frozen_uv, frozen_labels) is first and not calls     # by identity
+        view = uv[:]                                                   # a read-only view of a writable array
+        view.flags.writeable = False
+        dragmap.points_blob(view, frozen_labels)
+        assert len(calls) == 1                                         # hashed: its base can change
+    finally:
+        dragmap._points_blob = real
+    assert not dragmap._frozen([1, 2]) and not dragmap._frozen(np.zeros(2))
