@@ -1,4 +1,5 @@
-"""Binary data for the browser's decoder, served by the app itself (no CDN: it runs offline).
+"""Binary data for the browser (the decoder's weights, a map's inverse, its points and its atlas),
+served by the app itself (no CDN: it runs offline).
 
 A page publishes a blob under a name that holds a hash of what it depends on (a decoder's weights
 sha256 and export format; a map's cache name and the blob's own sha256); the route
@@ -29,10 +30,17 @@ def available() -> bool:
     return _routes_made
 
 
-def publish(name: str, blob: bytes) -> str:
-    """Keep `blob` under `name` (a content key) and return its URL path."""
+TYPES = {"bin": "application/octet-stream", "png": "image/png"}      # what a name's suffix serves as
+
+
+def publish(name: str, blob: bytes, suffix: str = "bin") -> str:
+    """Keep `blob` under `name` (a content key) and return its URL path (`.bin`, or `.png` for a
+    picture an <img> shows)."""
     if not NAME.match(name):
         raise ValueError(f"a blob name of letters, digits, '.', '_' and '-' only, not {name!r}")
+    if suffix not in TYPES:
+        raise ValueError(f"a blob is served as one of {sorted(TYPES)}, not {suffix!r}")
+    name = name if suffix == "bin" else f"{name}.{suffix}"
     with _lock:
         _blobs[name] = blob
         _blobs.move_to_end(name)
@@ -40,12 +48,12 @@ def publish(name: str, blob: bytes) -> str:
         while total > MAX_BYTES and len(_blobs) > 1:
             _, dropped = _blobs.popitem(last=False)
             total -= len(dropped)
-    return f"{PREFIX}/{name}.bin"
+    return f"{PREFIX}/{name}.bin" if suffix == "bin" else f"{PREFIX}/{name}"
 
 
-def lookup(name: str) -> bytes | None:
+def lookup(name: str, suffix: str = "bin") -> bytes | None:
     with _lock:
-        return _blobs.get(name)
+        return _blobs.get(name if suffix == "bin" else f"{name}.{suffix}")
 
 
 def routes() -> list:
@@ -54,13 +62,15 @@ def routes() -> list:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    async def serve(request):
-        blob = lookup(request.path_params["name"])
-        if blob is None:
-            return Response("unknown or expired decoder data: reload the page", status_code=404,
-                            media_type="text/plain")
-        return Response(blob, media_type="application/octet-stream",
-                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    def serving(suffix: str):
+        async def serve(request):
+            blob = lookup(request.path_params["name"], suffix)
+            if blob is None:
+                return Response("unknown or expired decoder data: reload the page", status_code=404,
+                                media_type="text/plain")
+            return Response(blob, media_type=TYPES[suffix],
+                            headers={"Cache-Control": "public, max-age=31536000, immutable"})
+        return serve
 
     _routes_made = True
-    return [Route(PREFIX + "/{name}.bin", serve, methods=["GET"])]
+    return [Route(PREFIX + "/{name}." + suffix, serving(suffix), methods=["GET"]) for suffix in TYPES]

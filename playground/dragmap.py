@@ -209,6 +209,18 @@ def points_data(points_uv: np.ndarray, labels: np.ndarray) -> dict:
     return dict(points=points_text, labels=labels_text, n_points=int(len(labels)))
 
 
+def picture_url(png: bytes, name: str) -> str:
+    """A PNG for the component to show: the URL of `name` (a content key) on the app's route, which
+    the browser fetches once and caches, or, where the route is not served, a data URL. A data URL
+    is in the run's data, which Streamlit encodes and sends on every run: the drag map's atlas is a
+    230 kB one."""
+    from playground import decoder_route
+    if decoder_route.available():
+        return decoder_route.publish(name, png, "png")
+    import base64
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
 def dragmap(key: str, *, points_uv: np.ndarray, labels: np.ndarray, atlas_url: str, n: int,
             cursor_uv, rev: int, applied: BrowserCursor | None, exact_url: str, show_atlas: bool,
             pins_uv=(), names=(), label_source: str = "", decoder: dict | None = None,

@@ -196,7 +196,8 @@ POINTS_DRAWN = """() => { const roots = [document, ...[...document.querySelector
     }
     return { n, labels: s.data.labels.length, sampled, inked, first: [pts[0], pts[1]],
              allNumbers: pts.every(Number.isFinite), url: s.pointsUrl, inline: 'points' in s.data &&
-             typeof s.data.points === 'string', note: s.pointsNote }; }""" % PADDING
+             typeof s.data.points === 'string', note: s.pointsNote, atlasSrc: s.data.atlas,
+             atlasWidth: s.atlas && s.atlas.complete ? s.atlas.naturalWidth : 0 }; }""" % PADDING
 POINTS_LOADED = """() => { const roots = [document, ...[...document.querySelectorAll('*')]
         .map(e => e.shadowRoot).filter(Boolean)];
     const map = roots.map(r => r.querySelector('.dragmap')).find(Boolean);
@@ -213,6 +214,12 @@ def test_the_map_draws_every_point_the_page_sent_where_it_lies(page, app_url):
     assert got["url"].startswith("/lp-decoder/points-") and not got["inline"] and not got["note"], got
     assert got["n"] == 10_000 and got["labels"] == 10_000, got
     assert got["allNumbers"], got
+    # the atlas too is served (fetched once), not a 230 kB data URL in every run's data
+    assert got["atlasSrc"].startswith("/lp-decoder/atlas-") and got["atlasSrc"].endswith(".png"), got
+    page.wait_for_function(POINTS_LOADED.replace("map.__dragState.data.points.length > 0",
+                                                 "map.__dragState.atlas.complete && map.__dragState.atlas.naturalWidth > 0"),
+                           timeout=30_000)
+    assert page.evaluate(POINTS_DRAWN)["atlasWidth"] == 24 * 28
     assert got["inked"] == got["sampled"], got                 # a dot under every sampled point
 
 

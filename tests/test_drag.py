@@ -325,6 +325,19 @@ def test_class_index_takes_an_index_its_digits_or_a_class_name_else_the_default(
 
 
 
+def test_a_picture_is_served_by_the_app_when_it_can_else_a_data_url(monkeypatch):
+    from playground import decoder_route
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNgAAIAAAUAAen63NgAAAAASUVORK5CYII=")
+    monkeypatch.setattr(decoder_route, "_routes_made", True)
+    url = dragmap.picture_url(png, "atlas-test1")
+    assert url == decoder_route.PREFIX + "/atlas-test1.png" and decoder_route.lookup("atlas-test1", "png") == png
+    assert decoder_route.lookup("atlas-test1") is None                      # not served as .bin
+    monkeypatch.setattr(decoder_route, "_routes_made", False)
+    assert dragmap.picture_url(png, "atlas-test1") == "data:image/png;base64," + base64.b64encode(png).decode()
+    with pytest.raises(ValueError, match="served as one of"):
+        decoder_route.publish("x", png, "gif")
+
+
 def test_a_maps_frozen_points_are_found_by_identity_and_anything_writable_is_hashed_again():
     """Read-only arrays (a map's, shared by all sessions) are not converted and hashed on every run;
     an array that can still change is, so a change is never served from the old blob."""

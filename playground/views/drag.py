@@ -4,6 +4,7 @@ One fragment (`steer`) reruns on every release, arrow key or slider step; it is 
 jobs: take the browser's cursor, decode the cursor's code exactly, draw the map, say how far the code
 is from real data, pins and uploads, sliders. The cursor protocol is described in dragmap.py.
 """
+import hashlib
 from typing import NamedTuple
 
 import numpy as np
@@ -12,9 +13,9 @@ import streamlit as st
 from playground.bounded import MB, cache_resource
 from playground import session
 from playground.decoder_page import decoder_data, inverse_data
-from playground.dragmap import (BrowserCursor, denormalise, dragmap, full_extent, grid_points, normalise,
+from playground.dragmap import (BrowserCursor, denormalise, dragmap, full_extent, grid_points, normalise, picture_url,
                                 read_cursor)
-from playground.imaging import atlas as tile_atlas, png_data_url, tile, to_uint8, upscale
+from playground.imaging import atlas as tile_atlas, png_bytes, png_data_url, tile, to_uint8, upscale
 from playground.interpolation import slerp
 from playground.latent_map import NO_CLASSIFIER_SOURCE
 from playground.steering import (Direction, axis_directions, class_direction, class_index, data_distance,
@@ -39,7 +40,8 @@ comp_key = f"dragmap-{view}"
 
 
 class Geometry(NamedTuple):
-    atlas_url: str             # the n x n atlas over the extent, as one PNG
+    atlas_png: bytes           # the n x n atlas over the extent, as one PNG
+    atlas_name: str            # its content key (dragmap.picture_url)
     extent: np.ndarray         # [[xmin, xmax], [ymin, ymax]]: every point plus a margin
     points_uv: np.ndarray      # the points normalised to the extent, all inside [0, 1]
     typical_z: float           # median distance from a code to its nearest other code
@@ -56,7 +58,8 @@ def geometry(name: str, method: str, sha: str, map_name: str, _lmap, _m) -> Geom
     images = _m.decode(_lmap.to_latent(grid_points(extent, N_ATLAS)))
     uv = normalise(_lmap.y, extent)
     extent.flags.writeable = uv.flags.writeable = False
-    return Geometry(png_data_url(tile_atlas(images, N_ATLAS, N_ATLAS)), extent, uv,
+    png = png_bytes(tile_atlas(images, N_ATLAS, N_ATLAS))
+    return Geometry(png, f"atlas-{hashlib.blake2b(png, digest_size=16).hexdigest()}", extent, uv,
                     typical_nn_distance(_lmap.z), principal_directions(_lmap.z, 5))
 
 
@@ -128,7 +131,8 @@ def draw_map(exact: np.ndarray) -> None:
     show_atlas = st.toggle("Show the decoded atlas behind the points", key="drag_atlas",
                            help="The pre-decoded images the live preview blends, laid under the map.")
     applied: BrowserCursor | None = ss.get("_drag_applied")
-    dragmap(comp_key, points_uv=geo.points_uv, labels=lmap.labels, atlas_url=geo.atlas_url, n=N_ATLAS,
+    dragmap(comp_key, points_uv=geo.points_uv, labels=lmap.labels,
+            atlas_url=picture_url(geo.atlas_png, geo.atlas_name), n=N_ATLAS,
             cell=m.image_shape[1:],
             cursor_uv=ss.drag_uv, rev=ss._drag_rev, applied=applied,
             exact_url=png_data_url(to_uint8(exact)[0]), show_atlas=show_atlas,
