@@ -390,12 +390,12 @@ class Session:
         return urls
 
     def component_urls(self) -> list[str]:
-        """The data URLs the drag map's script fetches (points, decoder weights, the map's inverse)
+        """The data URLs the drag map's script fetches (points, atlas, decoder weights, the map's inverse)
         that this session has not fetched yet: they are immutable, so a browser fetches each once."""
         urls = []
         for e in self.find("bidi_component"):
             data = self.component_data(e)
-            for u in (data.get("points_url"), (data.get("decoder") or {}).get("url"),
+            for u in (data.get("points_url"), data.get("atlas"), (data.get("decoder") or {}).get("url"),
                       (data.get("inverse") or {}).get("url")):
                 if isinstance(u, str) and u.startswith("/lp-decoder/") and u not in self._fetched_once:
                     self._fetched_once.add(u)
