@@ -203,7 +203,7 @@ def vae_codes(model, reference, say: Progress) -> MapCodes:
     shape = tuple(getattr(model, "image_shape", models.latent_model.IMAGE_SHAPE))
     parts = []
     for start in range(0, len(images), ENCODE_BATCH):
-        say(0.2 * start / len(images), f"Encoding {len(images):,} images: {start:,} done…")
+        say(0.2 * start / len(images), f"Step 1 of 2, encoding {len(images):,} images: {start:,} done…")
         parts.append(model.encode(models.latent_model.stored_to_input(images[start:start + ENCODE_BATCH], shape)))
     z = np.concatenate(parts) if parts else np.zeros((0, model.latent_dim), np.float32)
     source = "true class" if len(getattr(model, "class_names", "ab")) > 1 else NO_CLASSIFIER_SOURCE
@@ -222,7 +222,7 @@ def gan_codes(model, classifier, say: Progress) -> MapCodes:
     (computed only when no cache holds them), coloured by the class the classifier sees. Without a
     classifier (a model brought by its person): laid out by the decoded pixels, one colour."""
     z = model.sample(GAN_POINTS, seed=GAN_SEED)
-    say(0.0, "Decoding GAN samples…")
+    say(0.0, "Step 1 of 2, decoding GAN samples…")
     decoded = model.decode(z)
     images = models.latent_model.input_to_stored(decoded)
     if classifier is None:
@@ -230,7 +230,7 @@ def gan_codes(model, classifier, say: Progress) -> MapCodes:
                         space=decoded.reshape(len(decoded), -1), labels=np.zeros(len(z), np.int64))
 
     def complete():
-        say(0.1, "Classifying the generated images…")
+        say(0.1, "Step 1 of 2, classifying the generated images…")
         return classifier.features(decoded), classifier.predict_proba(decoded).argmax(1)
 
     return MapCodes(z, images, "classifier's guess", (None, classifier),
@@ -272,7 +272,7 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
         else:                                            # exact and cheap: computed, never rounded
             y = proj.fit(space).embedding_
     else:
-        say(0.2, f"Projecting {len(space):,} points…")
+        say(0.2, f"Step 2 of 2, projecting {len(space):,} points…")
         y = proj.fit_transform(space, progress=lambda f, t: say(0.2 + 0.8 * f, t))
         if method == "tsne":                             # as the cache keeps it: the same map next time
             y = decode_y(encode_y(y))

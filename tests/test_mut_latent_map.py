@@ -270,7 +270,7 @@ def test_build_map_vae_outputs_progress_and_cache(tmp_path, ref, fake_tsne):
     m, calls = FakeVAE(), []
     built = lm.build_map(m, "tsne", ref, cache_dirs=[tmp_path], write_dir=tmp_path,
                          progress=lambda f, t: calls.append((round(f, 4), t)))
-    assert calls == [(0.0, "Encoding 60 images: 0 done…"), (0.2, "Projecting 60 points…"),
+    assert calls == [(0.0, "Step 1 of 2, encoding 60 images: 0 done…"), (0.2, "Step 2 of 2, projecting 60 points…"),
                      (0.2, "t-SNE: finding each of 60 points' nearest neighbours…"),
                      (0.36, "t-SNE: iteration 0 of 120"), (0.4133, "t-SNE: iteration 10 of 120"),
                      (1.0, "Map ready")]
@@ -295,7 +295,7 @@ def test_build_map_vae_outputs_progress_and_cache(tmp_path, ref, fake_tsne):
     again = lm.build_map(FakeVAE(), "tsne", ref, cache_dirs=[tmp_path], write_dir=None,
                          progress=lambda f, t: calls.append((f, t)))
     assert fake_tsne.runs == 1 and again.from_cache                # adopted, not refitted
-    assert calls[6:] == [(0.0, "Encoding 60 images: 0 done…"), (1.0, "Map ready")]
+    assert calls[6:] == [(0.0, "Step 1 of 2, encoding 60 images: 0 done…"), (1.0, "Map ready")]
     np.testing.assert_array_equal(again.y, built.y)
     np.testing.assert_allclose(again.place(again.z[:3]), built.y[:3], atol=1e-4)
 
@@ -343,8 +343,8 @@ def test_build_map_gan_lays_out_decoded_samples_by_classifier_features(tmp_path)
     built = lm.build_map(g, "pca", None, clf, cache_dirs=[tmp_path], write_dir=tmp_path,
                          progress=lambda f, t: calls.append((f, t)))
     assert g.sampled[0] == (3000, 0) == (lm.GAN_POINTS, lm.GAN_SEED)
-    assert calls == [(0.0, "Decoding GAN samples…"), (0.1, "Classifying the generated images…"),
-                     (0.2, "Projecting 3,000 points…"), (1.0, "Map ready")]
+    assert calls == [(0.0, "Step 1 of 2, decoding GAN samples…"), (0.1, "Step 1 of 2, classifying the generated images…"),
+                     (0.2, "Step 2 of 2, projecting 3,000 points…"), (1.0, "Map ready")]
     z = g.sample(3000, seed=0)
     decoded = g.decode(z)
     np.testing.assert_array_equal(built.z, z)
