@@ -243,6 +243,32 @@ def test_points_that_cannot_be_fetched_are_said_on_the_map(page, app_url):
     page.screenshot(path=str(ARTIFACTS / "browser-drag-points-failed.png"))
 
 
+SCROLLED = """() => { const main = document.querySelector('[data-testid=stMain]');
+    return main && main.scrollHeight > main.clientHeight ? main.scrollTop : window.scrollY; }"""
+
+
+def test_opening_a_slider_tab_keeps_the_persons_place_on_the_page(page, app_url):
+    """Only the open tab's sliders are made, so a tab's content comes with the fragment's next run.
+    Scrolled to the bottom, opening the class tab must not shrink the page meanwhile and move the
+    view (a new user saw it jump by 320 px, the sliders below the screen): the tabs keep one height."""
+    open_drag_page(page, app_url)
+    page.evaluate("""() => { const main = document.querySelector('[data-testid=stMain]');
+        main.scrollTop = main.scrollHeight; window.scrollTo(0, document.body.scrollHeight); }""")
+    page.wait_for_timeout(500)
+    start = page.evaluate(SCROLLED)
+    assert start > 200, start                                   # scrolled down to the sliders
+    for name in ("Between two classes", "Principal directions", "Latent dimensions (16)"):
+        page.get_by_role("tab", name=name).click()
+        seen = set()
+        for _ in range(20):                                     # while the tab's content arrives
+            page.wait_for_timeout(50)
+            seen.add(page.evaluate(SCROLLED))
+        script_idle(page)
+        seen.add(page.evaluate(SCROLLED))
+        assert seen == {start}, (name, start, sorted(seen))
+    assert page.locator(EXCEPTION).count() == 0
+
+
 def test_switching_model_then_projection_keeps_the_class_slider(page, app_url):
     """Seen by a new user in Chromium: on the drag page, another model in the sidebar and then PCA
     made the sliders' section fail ("list indices must be integers or slices, not str": the class

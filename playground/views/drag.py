@@ -259,6 +259,17 @@ def slider_values(dirs, z: np.ndarray) -> dict:
     return values
 
 
+AXIS_COLUMNS, PC_COLUMNS = 4, 2      # sliders side by side in a tab
+
+
+def tabs_height(n_axis: int, n_pc: int) -> int:
+    """Pixels for the slider tabs: the tallest tab's content (measured in Chromium: a row of sliders
+    84 px, the principal directions' caption 38 px, the class tab 206 px) and the tab bar. Fixed, so
+    that opening a tab, whose content comes with the fragment's next run, neither shrinks the page
+    nor moves the person's scroll position meanwhile; a taller content scrolls inside."""
+    return max(84 * -(-n_axis // AXIS_COLUMNS), 38 + 84 * -(-n_pc // PC_COLUMNS), 206) + 56
+
+
 def sliders(z: np.ndarray) -> None:
     """Each slider shows the cursor's coordinate along its direction, and moves only that. Only the
     open tab's sliders are made (the tabs rerun the fragment when another opens): every release
@@ -267,7 +278,7 @@ def sliders(z: np.ndarray) -> None:
     kinds = [k for k in ("axis", "pc", "cls") if k != "axis" or m.latent_dim <= 16]
     tabs = st.tabs(([f"Latent dimensions ({m.latent_dim})"] if m.latent_dim <= 16 else [])
                    + ["Principal directions", "Between two classes"], key=f"drag_tabs_{view}",
-                   on_change="rerun")
+                   on_change="rerun", height=tabs_height(m.latent_dim if "axis" in kinds else 0, len(geo.pcs)))
     kind, tab = next(((k, t) for k, t in zip(kinds, tabs) if t.open), (kinds[0], tabs[0]))
     dirs, class_problem = directions(kind)
     values = slider_values(dirs, z)
@@ -290,7 +301,7 @@ def sliders(z: np.ndarray) -> None:
                        + (", classes as the classifier sees the samples)." if m.kind == "gan" else ")."))
             if class_problem:
                 st.warning(class_problem)
-        cols = st.columns(4 if kind == "axis" else 1)
+        cols = st.columns(AXIS_COLUMNS if kind == "axis" else PC_COLUMNS if kind == "pc" else 1)
         for j, (_, i, d) in enumerate(dirs):
             key = slider_key(kind, i)
             cols[j % len(cols)].slider(d.name, *RANGES[kind], value=values[kind, i], step=STEP, key=key,
