@@ -193,7 +193,7 @@ def test_only_the_open_tabs_sliders_are_made_and_they_show_the_cursor():
     kinds = {s.key.split("_")[1] for s in at.slider if s.key.startswith("drag_")}
     assert kinds == {"axis"} and len([s for s in at.slider if s.key.startswith("drag_axis_")]) == 16
     open_tab(at, "pc")
-    shown = [s for s in at.slider if s.key.startswith("drag_")]
+    shown = sorted((s for s in at.slider if s.key.startswith("drag_")), key=lambda s: int(s.key.split("_")[2]))
     assert [s.key.split("_")[1] for s in shown] == ["pc"] * 5
     from playground import map_points
     lmap = build_map(models.load("mnist-vae"), "pca", map_points.pool("mnist", models.CHECKPOINTS), None,
