@@ -426,7 +426,7 @@ async def main(a) -> int:
         people = [Person(base, i, a.model, a.every, a.seed) for i in range(a.sessions)]
         start = time.monotonic()
         until = start + a.ramp * a.sessions + a.duration
-        cpu0 = meter.read()
+        cpu0, client0 = meter.read(), time.process_time()
         tasks = []
         for i, p in enumerate(people):
             at = start + i * a.ramp
@@ -435,7 +435,7 @@ async def main(a) -> int:
                                                    at + span * p.rng.uniform(0.5, 0.75), min_releases=1)))
             await asyncio.sleep(a.ramp)
         await asyncio.gather(*tasks)
-        cpu1 = meter.read()
+        cpu1, client1 = meter.read(), time.process_time()
         await asyncio.sleep(a.idle)
         idle_mem = meter.read()
         idle_st = streamlit_memory_all(direct)
@@ -498,7 +498,9 @@ async def main(a) -> int:
         who = "server process" if len(meter.pids) == 1 else f"{len(meter.pids)} server processes together"
         print(f"Server CPU during the sessions: {(cpu1['cpu'] - cpu0['cpu']) / span:.2f} cores ({who}), "
               f"{(cpu1['cpu_children'] - cpu0['cpu_children']) / span:.2f} cores (its child "
-              f"processes: training) of {os.cpu_count()}")
+              f"processes: training) of {os.cpu_count()}; this load client "
+              f"{(client1 - client0) / span:.2f} cores (on the same machine: what it uses, the server "
+              f"cannot, and its own delays count in the latencies)")
         # per idle session: against the baseline and against the same server once they expired
         # (resident memory also moves for reasons of its own: the larger of the two is judged)
         per_base = (idle_mem["rss"] - base_mem["rss"]) / max(1, a.sessions)
