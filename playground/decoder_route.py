@@ -40,7 +40,7 @@ def publish(name: str, blob: bytes, suffix: str = "bin") -> str:
         raise ValueError(f"a blob name of letters, digits, '.', '_' and '-' only, not {name!r}")
     if suffix not in TYPES:
         raise ValueError(f"a blob is served as one of {sorted(TYPES)}, not {suffix!r}")
-    name = name if suffix == "bin" else f"{name}.{suffix}"
+    name = f"{name}.{suffix}"
     with _lock:
         _blobs[name] = blob
         _blobs.move_to_end(name)
@@ -48,12 +48,12 @@ def publish(name: str, blob: bytes, suffix: str = "bin") -> str:
         while total > MAX_BYTES and len(_blobs) > 1:
             _, dropped = _blobs.popitem(last=False)
             total -= len(dropped)
-    return f"{PREFIX}/{name}.bin" if suffix == "bin" else f"{PREFIX}/{name}"
+    return f"{PREFIX}/{name}"
 
 
 def lookup(name: str, suffix: str = "bin") -> bytes | None:
     with _lock:
-        return _blobs.get(name if suffix == "bin" else f"{name}.{suffix}")
+        return _blobs.get(f"{name}.{suffix}")
 
 
 def routes() -> list:

@@ -115,11 +115,7 @@ function drawBackground(state) {
     ctx.globalAlpha = 1;
   }
   ctx.drawImage(pointsLayer(state), 0, 0);
-  if (state.pointsNote) {
-    ctx.fillStyle = '#555';
-    ctx.font = '14px sans-serif';
-    ctx.fillText(state.pointsNote, PADDING + 6, PADDING + 18, map.width - 2 * PADDING - 12);
-  }
+  MapPoints.drawNote(ctx, state, PADDING + 6, PADDING + 18, map.width - 2 * PADDING - 12);
   ctx.fillStyle = '#000';
   for (const [u, v] of data.pins || []) {
     const [x, y] = toPixels(map, u, v);

@@ -174,14 +174,14 @@ def _frozen(a) -> bool:
 def points_blob(points_uv: np.ndarray, labels: np.ndarray) -> tuple[str, bytes]:
     """(name, blob) of the points for the browser to fetch: n x 2 coordinates as float32 then n
     classes as int32, little-endian (dragmap.js `pointsFrom`); the name holds the blob's hash."""
+    if not (_frozen(points_uv) and _frozen(labels)):
+        return _points_blob(points_uv, labels)
     same = (id(points_uv), id(labels))
-    if _frozen(points_uv) and _frozen(labels):
-        seen = _by_identity.get(same)
-        if seen is not None and seen[0] is points_uv and seen[1] is labels:
-            return seen[2]
+    seen = _by_identity.get(same)
+    if seen is not None and seen[0] is points_uv and seen[1] is labels:
+        return seen[2]
     hit = _points_blob(points_uv, labels)
-    if _frozen(points_uv) and _frozen(labels):
-        _by_identity.put(same, (points_uv, labels, hit), 64)
+    _by_identity.put(same, (points_uv, labels, hit), 64)
     return hit
 
 

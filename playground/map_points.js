@@ -4,7 +4,8 @@
 // Shared by dragmap.js and scrubber.js (their Python modules put this file's text before theirs).
 // `MapPoints.take(store, data, onChange)` returns {points, labels}: empty until a fetch arrives;
 // `store.pointsNote` says in words what is loading or what failed; `store.pointsVersion` grows
-// whenever the points change; onChange() runs when a fetch arrives or fails.
+// whenever the points change; onChange() runs when a fetch arrives or fails; `drawNote` draws the
+// note on a canvas.
 
 const MapPoints = (() => {
   function pointsFrom(buffer, n) {
@@ -49,16 +50,19 @@ const MapPoints = (() => {
         store.labelsText = data.labels;
         changed(store, JSON.parse(data.points), JSON.parse(data.labels), '');
       }
-    } else if (Array.isArray(data.points) && Array.isArray(data.labels)) {      // given as they are
-      store.pointsUrl = null;
-      if (store.pointsParsed !== data.points || store.labelsParsed !== data.labels) {
-        changed(store, data.points, data.labels, '');
-      }
     } else if (store.pointsParsed === undefined) {
       changed(store, [], [], '');
     }
     return { points: store.pointsParsed, labels: store.labelsParsed };
   }
 
-  return { take, pointsFrom };
+  // What is loading or what failed, in words at the top left of the map's plot area.
+  function drawNote(ctx, store, x, y, width) {
+    if (!store.pointsNote) return;
+    ctx.fillStyle = '#555';
+    ctx.font = '13px sans-serif';
+    ctx.fillText(store.pointsNote, x, y, width);
+  }
+
+  return { take, pointsFrom, drawNote };
 })();

@@ -50,11 +50,7 @@ function drawMap(state) {
     ctx.fillRect(x - 1, y - 1, 2, 2);
   }
   ctx.globalAlpha = 1;
-  if (state.pointsNote) {
-    ctx.fillStyle = '#555';
-    ctx.font = '13px sans-serif';
-    ctx.fillText(state.pointsNote, PAD + 4, PAD + 16, map.width - 2 * PAD - 8);
-  }
+  MapPoints.drawNote(ctx, state, PAD + 4, PAD + 16, map.width - 2 * PAD - 8);
   const line = (points, colour, width) => {
     if (points.length < 2) return;
     ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.beginPath();
