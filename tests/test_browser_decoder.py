@@ -200,6 +200,58 @@ def test_without_the_weights_the_page_says_so_and_blends_the_atlas(page, app_url
     page.mouse.up()
 
 
+def drag_and_release(page, canvas, start, end):
+    from test_browser_drag import point_at, settle
+    page.mouse.move(*point_at(canvas, *start))
+    page.mouse.down()
+    for t in np.linspace(0, 1, 8):
+        page.mouse.move(*point_at(canvas, start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])))
+    page.mouse.up()
+    settle(page)                                     # the release's run is done and the server has the cursor
+
+
+def test_the_weights_come_over_the_network_once_per_model(page, app_url):
+    """Weights go to the browser once per model and are cached: releases (each one a run that
+    publishes the weights again), a projection switch and back (a new component, so a new worker
+    that asks for the weights again), another model and a second visit: each model's weights come
+    under one URL, over the network once; every later ask is answered by the browser's cache."""
+    from test_browser_drag import open_drag_page, script_idle
+    asked, transferred = {}, {}
+
+    def finished(request):
+        if "/lp-decoder/decoder-" in request.url:
+            name = request.url.rsplit("/", 1)[-1]
+            asked[name] = asked.get(name, 0) + 1
+            if request.sizes()["responseBodySize"] > 0:          # body bytes came over the network
+                transferred[name] = transferred.get(name, 0) + 1
+    page.on("requestfinished", finished)
+
+    canvas = open_drag_page(page, app_url, "mnist-vae", "tsne")
+    decoder_ready(page)
+    for start, end in [((0.2, 0.3), (0.4, 0.5)), ((0.7, 0.2), (0.6, 0.7)), ((0.5, 0.5), (0.3, 0.8))]:
+        drag_and_release(page, canvas, start, end)
+    for proj in ("PCA", "t-SNE"):
+        page.get_by_text(proj, exact=True).click()
+        script_idle(page)
+        decoder_ready(page)
+        drag_and_release(page, page.locator("canvas.map"), (0.3, 0.3), (0.6, 0.4))
+    assert "proj=tsne" in page.url, page.url
+    canvas = open_drag_page(page, app_url, "fashion-mnist-gan", "pca")             # another model
+    decoder_ready(page)
+    drag_and_release(page, canvas, (0.3, 0.6), (0.6, 0.3))
+    open_drag_page(page, app_url, "mnist-vae", "tsne")                             # a second visit
+    decoder_ready(page)
+    page.wait_for_timeout(500)
+    for model in ("mnist-vae", "fashion-mnist-gan"):
+        sha = models.load(model).card["weights"]["sha256"]
+        urls = [name for name in asked if sha in name]
+        assert len(urls) == 1, (model, asked)                    # one URL for the model's weights
+        assert transferred.get(urls[0]) == 1, (model, asked, transferred)
+    assert len(asked) == 2, asked
+    mnist = next(name for name in asked if models.load("mnist-vae").card["weights"]["sha256"] in name)
+    assert asked[mnist] >= 3, asked      # asked again by the new components and the second visit: cached
+
+
 # ---- the Interpolate page's scrubber --------------------------------------------------------------
 
 def test_path_codes_in_the_browser_are_the_servers_frames(scripts_page):
