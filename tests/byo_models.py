@@ -4,6 +4,9 @@
 - "grey-vae": a 28x28 grey VAE (torch, random linear layers), with class names and a reference();
 - "rgb-vae": a 32x32 RGB VAE (numpy), no reference (a --reference folder or prior samples);
 - "gan": a 16x24 grey GAN (numpy) with no classifier and its own sample(n, seed);
+- the smallest and largest sizes and a colour model that is not square (numpy, linear decoders):
+  "grey-vae-8" (1, 8, 8) with a small reference(), "rgb-gan-128" (3, 128, 128) with no classifier,
+  "rgb-vae-16x24" (3, 16, 24) with no reference (decoded prior samples);
 - hostile ones (see HOSTILE): each breaks one rule of the contract.
 """
 from __future__ import annotations
@@ -90,10 +93,17 @@ def numpy_model(kind="vae", d=4, shape=(3, 32, 32), extra_attrs="", decode_body=
 GAN_SAMPLE = ("def sample(self, n, seed):\n"
               "        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)")
 
+SMALL_REFERENCE = ("def reference(self):\n"           # 300 of its own decodings, no labels
+                   "        z = np.random.default_rng(5).standard_normal((300, self.latent_dim)).astype(np.float32)\n"
+                   "        return (self.decode(z) * 255).round().astype(np.uint8), None")
+
 SOURCES = {
     "grey-vae": lambda name: TORCH_GREY_VAE.format(name=name),
     "rgb-vae": lambda name: numpy_model("vae", 4, (3, 32, 32), extra_attrs=f"name = {name!r}"),
     "gan": lambda name: numpy_model("gan", 5, (1, 16, 24), extra_attrs=f"name = {name!r}", methods=GAN_SAMPLE),
+    "grey-vae-8": lambda name: numpy_model("vae", 3, (1, 8, 8), extra_attrs=f"name = {name!r}", methods=SMALL_REFERENCE),
+    "rgb-gan-128": lambda name: numpy_model("gan", 6, (3, 128, 128), extra_attrs=f"name = {name!r}", methods=GAN_SAMPLE),
+    "rgb-vae-16x24": lambda name: numpy_model("vae", 4, (3, 16, 24), extra_attrs=f"name = {name!r}"),
 }
 
 # name -> (source, words the reason must contain)
