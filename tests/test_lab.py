@@ -3,6 +3,7 @@ architecture options."""
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,62 @@ def test_full_disk_gives_words_and_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(SaveError, match="the disk is full"):
         save_run(run, "mine", tmp_path, measure_figures=False)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def stepped():
+    run = _small()
+    run.step()
+    return run
+
+
+def _refuse(code: int, under: Path, real):
+    """`real`, except that it fails with OSError(code) for a path under `under` (its first argument)."""
+    def fn(path, *a, **k):
+        if Path(path).resolve().is_relative_to(under.resolve()):
+            raise OSError(code, os.strerror(code), str(path))
+        return real(path, *a, **k)
+    return fn
+
+
+@pytest.mark.parametrize("code, words", [(errno.EROFS, "the disk is read-only"),
+                                         (errno.EACCES, "no permission to write there")])
+@pytest.mark.parametrize("where", ["user folder", "temp folder", "weights", "card", "rename"])
+def test_a_read_only_or_forbidden_folder_gives_words_and_leaves_nothing(stepped, tmp_path, monkeypatch,
+                                                                       code, words, where):
+    """A read-only disk (EROFS) or a folder the server may not write (EACCES), met at each point of a
+    save: making the user folder, its temp folder, writing the weights or the card, the final
+    rename. The error says so in words (what the page shows is its strerror) and nothing is left."""
+    import models.checkpoint as ck
+    root = tmp_path / "runs" if where == "user folder" else tmp_path
+    if where in ("user folder", "temp folder"):
+        monkeypatch.setattr(os, "mkdir", _refuse(code, tmp_path, os.mkdir))
+    elif where == "weights":
+        monkeypatch.setattr(ck, "save_file", lambda t, path, *a, **k: _refuse(code, tmp_path, None)(path))
+    elif where == "card":
+        monkeypatch.setattr(Path, "write_text", _refuse(code, tmp_path, Path.write_text))
+    else:
+        real = os.replace
+        monkeypatch.setattr(os, "replace", lambda src, dst: _refuse(code, tmp_path, real)(src, dst))
+    with pytest.raises(SaveError) as e:
+        save_run(stepped, "mine", root, measure_figures=False)
+    assert e.value.errno == code
+    said = e.value.strerror
+    assert said.startswith(f"could not save 'mine' in {root}: {words}. Nothing was written"), said
+    assert "LATENT_PLAYGROUND_USER_DIR" in said and "Errno" not in said
+    assert sorted(p.name for p in tmp_path.rglob("*")) == []           # no folder, no temp, no file
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into a 0o555 folder anyway (the simulated test above covers it)")
+def test_a_real_read_only_folder_gives_words_and_leaves_nothing(stepped, tmp_path):
+    tmp_path.chmod(0o555)
+    try:
+        with pytest.raises(SaveError, match="no permission to write there"):
+            save_run(stepped, "mine", tmp_path, measure_figures=False)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        tmp_path.chmod(0o755)
 
 
 def _saved(tmp_path, name="mine"):
