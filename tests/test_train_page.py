@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -461,6 +462,63 @@ def test_train_through_the_page_save_and_use_the_run_on_every_page(tiny):
         assert at.session_state.model == "tiny-run"
 
 
+def test_the_live_charts_show_each_layer_each_dimension_and_every_weight(tiny):
+    """The four charts beside the curves: gradient norms per layer (one bar per layer that has
+    parameters, by name in forward order, the mean of the last 10 steps), dead ReLUs (one point per
+    epoch), KL per latent dimension (latent_dim bars of the epoch shown) and the weight histogram
+    (its counts add up to the network's weights: every parameter but the biases), with the
+    parameter count beside it."""
+    at = open_train(epochs=2, batch_size=64, latent_dim=3, seed=5)
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "Finished: 8 steps, 2 epochs" in said(a))
+    assert_clean(at, "finished run")
+    run = jobs.worker().poll(at.session_state.train_job)["result"]
+    net = run.net
+    layers = list(dict.fromkeys(n.rsplit(".", 1)[0] for n, _ in net.named_parameters()))
+
+    grads = chart(at, "train_grads")
+    assert len(grads["data"]) == 1 and grads["data"][0]["type"] == "bar"
+    assert values(grads["data"][0]["x"]) == layers == list(run.steps[-1]["grad_norms"])
+    expected = [np.mean([s["grad_norms"][k] for s in run.steps[-10:]]) for k in layers]
+    assert values(grads["data"][0]["y"]) == pytest.approx(expected, rel=1e-6)
+    assert grads["layout"]["yaxis"]["type"] == "log"
+
+    dead = chart(at, "train_dead")
+    assert values(dead["data"][0]["x"]) == [1, 2]
+    assert values(dead["data"][0]["y"]) == pytest.approx([e["dead_relu"] for e in run.epochs])
+    assert all(0 <= v <= 1 for v in values(dead["data"][0]["y"]))
+
+    kl = chart(at, "train_kl_dims")
+    assert values(kl["data"][0]["x"]) == ["z1", "z2", "z3"]
+    assert values(kl["data"][0]["y"]) == pytest.approx(run.epochs[1]["kl_per_dim"])
+    assert "(epoch 2)" in kl["layout"]["xaxis"]["title"]["text"]
+
+    weights = chart(at, "train_weights")
+    n_weights = sum(p.numel() for n, p in net.named_parameters() if n.endswith("weight"))
+    n_biases = sum(p.numel() for n, p in net.named_parameters() if n.endswith("bias"))
+    assert sum(values(weights["data"][0]["y"])) == n_weights == run.param_count - n_biases
+    assert len(values(weights["data"][0]["x"])) == lab.HIST_BINS
+    assert at.metric[0].label == "Parameters (weights and biases) learned"
+    assert at.metric[0].value == f"{run.param_count:,}"
+
+    import streamlit as st
+    st.cache_resource.clear()      # built cold (another tab, or evicted): from the replayed epoch's record
+    at.slider(key=next(k.key for k in at.slider if k.key.startswith("train_epoch_"))).set_value(1).run()
+    kl = chart(at, "train_kl_dims")                                   # replayed: epoch 1's dimensions
+    assert values(kl["data"][0]["y"]) == pytest.approx(run.epochs[0]["kl_per_dim"])
+    assert "(epoch 1)" in kl["layout"]["xaxis"]["title"]["text"]
+    assert sum(values(chart(at, "train_weights")["data"][0]["y"])) == n_weights
+
+
+def test_a_network_without_relus_says_none_can_die(tiny):
+    at = open_train(epochs=1, batch_size=64, activation="tanh")
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "Finished: 4 steps, 1 epoch" in said(a))
+    assert not [c for c in at.get("plotly_chart") if "train_dead" in c.proto.id]
+    assert any("no ReLU units" in c.value for c in at.caption)
+    assert chart(at, "train_grads") and chart(at, "train_kl_dims") and chart(at, "train_weights")
+
+
 def test_stop_ends_the_run_and_it_can_still_be_saved(tiny):
     at = open_train(epochs=100, batch_size=64)
     at.button(key="train_start").click().run()
@@ -634,15 +692,19 @@ def test_save_errors_are_said_in_words_and_leave_nothing(tiny, monkeypatch):
     at.run()
     assert "Not saved: name: 'no/slashes': use 1 to 64 letters" in said(at)
 
-    def full(*a, **k):
-        raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(ck, "save_file", full)
-    at.text_input(key="train_save_name").set_value("fine-name")
-    next(b for b in at.button if b.label == "Save").click()
-    at.run()
-    assert not at.exception
-    assert "Not saved: could not save 'fine-name'" in said(at) and "the disk is full" in said(at)
-    assert not (tiny / "fine-name").exists()
+    for code, words in ((errno.ENOSPC, "the disk is full"), (errno.EROFS, "the disk is read-only"),
+                        (errno.EACCES, "no permission to write there")):
+        def refuse(*a, code=code, **k):
+            raise OSError(code, os.strerror(code))
+        monkeypatch.setattr(ck, "save_file", refuse)
+        at.text_input(key="train_save_name").set_value("fine-name")
+        next(b for b in at.button if b.label == "Save").click()
+        at.run()
+        assert not at.exception
+        error = [e.value for e in at.error]
+        assert error == [f"Not saved: could not save 'fine-name' in {tiny}: {words}. Nothing was written; "
+                         f"free space or set {lab.USER_DIR_ENV} to a writable folder."], error
+        assert not tiny.exists() or [p.name for p in tiny.iterdir()] == []   # no folder, no temp folder
 
 
 def test_a_gan_run_shows_both_players_and_the_classes_of_its_samples(tiny):
