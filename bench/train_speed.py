@@ -1,28 +1,44 @@
 """Train page speed and lessons: the default preset as the page runs it, then one line per preset.
 
-The default preset ("good-2d-vae") runs through the background worker (playground.jobs), with
-torch bounded to the worker's thread count (LATENT_PLAYGROUND_TRAIN_THREADS, else half the
-cores), and is polled every 20 ms the way the page polls it. From the moment the job is submitted
-(the person pressing Train), in a process already warmed as the server warms it, it prints:
-  - first loss point: the first step record in the run's snapshot;
-  - first latent map: the first epoch record (each epoch ends with the map of 1,000 held-out codes);
-  - seconds per epoch (median and slowest), the training thread's CPU seconds per epoch (what an
-    idle core would take, whatever else the machine is doing; with one torch thread, since
-    torch's other threads are not counted) and the total;
-  - the finished run's held-out reconstructions classified right, measured as models.evaluate
-    and the card measure it (models.measure.measure on the 2,000 held-out MNIST digits).
-Then each preset runs on its own (same threads) and prints the figure that shows its lesson.
+By default the default preset ("good-2d-vae") goes exactly the page's way, without Streamlit: it is
+submitted to the process-wide background worker (`playground.jobs.worker()`, configured by the
+environment as the server's is) as `training_view.train_job`, so it trains in the worker slot's child
+process (playground/train_process.py, forked from the fork server) and its progress is relayed to
+this process, the server's side, as the page reads it. The run is polled every 10 ms (the page polls
+once a second; the figures come from the `published` stamp the server side puts on each snapshot as
+it receives it, so the polling rate only has to be fast enough not to miss one). First, the worker
+is created and warmed (its training process started, torch and the MNIST training data read) and
+that cost printed: nothing creates the worker before a server's first Train press, so the first
+press on a fresh server waits for it on top of the figures below (`--cold` measures that press).
+From the moment the job is submitted (the person pressing Train) it prints:
+  - first loss point: the first snapshot with a step record that reached the server side;
+  - first latent map: the first epoch record with a map that reached it (each epoch ends with the
+    map of 1,000 held-out codes);
+  - seconds per epoch (median and slowest), from the times the epoch records reached the server
+    side (the first epoch from the run's first snapshot, which the child sends once it has built
+    the run), beside the training process's own clock;
+  - the whole run: from the submit to the finished run (rebuilt on the server side) reaching it;
+  - the finished run's held-out reconstructions classified right as the saved card measures it:
+    the run is saved as the page's Save saves it (`models.lab.save_run`, into a temporary folder)
+    and the figure read from its card.
+`--in-process` instead steps the same `LabRun` on a worker thread of this process (no child
+process, no relay), as the page trained before runs moved into a child process. Then each preset
+runs on its own, in this process (same threads), and prints the figure that shows its lesson.
 Prints figures only; the issue's bars are printed beside them, nothing is asserted.
 
     nice python bench/train_speed.py                       # everything (several minutes on 2 cores)
-    python bench/train_speed.py --presets none             # the default preset only
-    python bench/train_speed.py --presets lr-too-low,beta-4 --epochs 2
+    python bench/train_speed.py --presets none             # the default preset only, the page's way
+    python bench/train_speed.py --presets none --in-process
+    python bench/train_speed.py --presets lr-too-low,beta-4 --epochs 2 --skip-default
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,10 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+from models import lab  # noqa: E402
 from models.lab import GAN_BASE, PRESETS, LabConfig, LabRun, training_data, warm  # noqa: E402
 from models.latent_model import LatentModel  # noqa: E402
 from models.measure import classifier_for, measure  # noqa: E402
 from playground import jobs  # noqa: E402
+from playground import training_view as tv  # noqa: E402
 
 
 def held_out_accuracy(run: LabRun) -> float | None:
@@ -49,7 +67,7 @@ def held_out_accuracy(run: LabRun) -> float | None:
     return figures.get("recon_class_accuracy")
 
 
-def default_run(threads: int, cfg: LabConfig) -> None:
+def in_process_run(threads: int, cfg: LabConfig) -> None:
     w = jobs.Worker(threads=threads)
     t0 = time.perf_counter()
 
@@ -98,6 +116,81 @@ def default_run(threads: int, cfg: LabConfig) -> None:
           f"time: an epoch's length on an idle core; the wall times above include waiting for a busy one)")
     print(f"  total              {total:6.1f} s for {run.epoch} epochs ({sum(cpu_per_epoch):.1f} s of CPU)")
     print(f"  held-out reconstructions classified right: {acc:.1%} (bar: 55%; shipped mnist-vae2d 59.4%)")
+
+
+def warm_worker() -> float:
+    """Create the process-wide worker and wait until its thread has warmed (its training process
+    started and ready, torch and the training data read here): a no-op job runs only after that.
+    Returns the seconds it took (what the first Train press on a fresh server waits for too)."""
+    t = time.monotonic()
+    w = jobs.worker()
+    jid = w.submit(lambda ctx: None, "bench warm-up")
+    while tv.is_active(w.poll(jid)):
+        time.sleep(0.01)
+    return time.monotonic() - t
+
+
+def page_run(cfg: LabConfig, cold: bool) -> None:
+    """The default preset submitted, trained, relayed and saved exactly as the Train page does it."""
+    settings = jobs.settings()
+    if cold:
+        print("cold: the worker is created by this Train press, as on a fresh server")
+    else:
+        print(f"the worker created and warmed (training process started, torch and data read) in "
+              f"{warm_worker():.2f} s: nothing does this before a fresh server's first Train press, "
+              f"which waits for it too (measure that press with --cold)")
+    w = jobs.worker()
+    t0 = time.monotonic()
+    jid = w.submit(tv.train_job(cfg), tv.job_label(cfg.to_dict()))     # the page's start_training
+    last = start = first_loss = first_map = done = None
+    epoch_at: dict[int, float] = {}
+    received = 0
+    while True:
+        s = w.poll(jid)
+        snap = s["progress"]
+        if snap is not None and snap is not last:
+            last, received = snap, received + 1
+            at = snap["published"]                  # when the server side received it
+            if start is None and snap["step"] == 0:
+                start = at
+            if first_loss is None and snap["steps"]:
+                first_loss = at - t0
+            for e in snap["epochs"]:
+                epoch_at.setdefault(e["epoch"], at)
+                if first_map is None and e.get("latent_map") is not None:
+                    first_map = at - t0
+            if snap.get("run") is not None:
+                done = at - t0
+        if not tv.is_active(s):
+            break
+        time.sleep(0.01)
+    if s["state"] != "done":
+        print(f"default run ended {s['state']}: {s['error']}")
+        return
+    run = s["result"]
+    arrivals = [start if start is not None else t0] + [epoch_at[k] for k in sorted(epoch_at)]
+    per_epoch = np.diff(arrivals)
+    own = np.diff([0.0] + [e["seconds"] for e in run.epochs])
+    with tempfile.TemporaryDirectory() as root:
+        t = time.monotonic()
+        folder = lab.save_run(run, "bench-default", root)                   # the page's Save
+        saving = time.monotonic() - t
+        card = json.loads((Path(folder) / "card.json").read_text(encoding="utf-8"))
+    acc = card["metrics"].get("recon_class_accuracy")
+    print(f"default preset {cfg.to_dict()}, the page's way (worker, child process, relay)")
+    print(f"  torch threads {settings['threads']} in the training process (nice +{settings['nice']}), "
+          f"{len(run.data.train_x)} training images, {run.steps_per_epoch} steps per epoch, "
+          f"{run.param_count:,} parameters; {received} snapshots seen (the child publishes every "
+          f"{tv.PUBLISH_S} s and at each epoch's end)")
+    print(f"  first loss point   {first_loss:6.2f} s   after the submit, on the server side (bar: 3 s)")
+    print(f"  first latent map   {first_map:6.2f} s   (bar: 10 s)")
+    print(f"  seconds per epoch  {statistics.median(per_epoch):6.2f} median, {per_epoch.max():.2f} slowest, "
+          f"as the epoch records reached the server side (bar: 5 s); "
+          f"{statistics.median(own):.2f} median in the training process's own clock")
+    print(f"  whole run          {done:6.1f} s from the submit to the finished run on the server side, "
+          f"{tv.plural(run.epoch, 'epoch')}")
+    print(f"  held-out reconstructions classified right: {acc:.1%} as the saved card measures it "
+          f"(bar: 55%; shipped mnist-vae2d 59.4%); saving and measuring took {saving:.1f} s")
 
 
 def lesson(name: str, run: LabRun) -> str:
@@ -160,16 +253,31 @@ def main(argv=None) -> int:
     p.add_argument("--presets", default="all", help="comma-separated preset names, 'all' or 'none'")
     p.add_argument("--epochs", type=int, default=None, help="cap each preset line's epochs")
     p.add_argument("--skip-default", action="store_true", help="skip the timed default run")
+    p.add_argument("--in-process", action="store_true",
+                   help="step the default run on a worker thread of this process (no child process, no relay)")
+    p.add_argument("--cold", action="store_true",
+                   help="the page's way, without warming the worker first: the first press on a fresh server")
+    p.add_argument("--default-epochs", type=int, default=None,
+                   help="cap the default run's epochs (a quick look: the whole run and the accuracy "
+                        "are then not the preset's)")
     args = p.parse_args(argv)
+    if args.threads:                                 # the worker's training processes read it
+        os.environ[jobs.THREADS_ENV] = str(args.threads)
     threads = args.threads or jobs.settings()["threads"]
     torch.set_num_threads(threads)
+    default = LabConfig.preset("good-2d-vae")
+    if args.default_epochs:
+        default = LabConfig(**dict(default.to_dict(), epochs=min(args.default_epochs, default.epochs)))
+    if not args.skip_default and not args.in_process:
+        page_run(default, cold=args.cold)            # warms its own way (as the server does)
     t = time.perf_counter()
     training_data("mnist")
     read = time.perf_counter() - t
-    print(f"once per server, before the first Train press (the worker's thread does it when created): "
-          f"MNIST training data read in {read:.2f} s, torch warmed in {warm():.2f} s (models.lab.warm)")
-    if not args.skip_default:
-        default_run(threads, LabConfig.preset("good-2d-vae"))
+    if args.in_process or args.skip_default:
+        print(f"once per server, before the first Train press (the worker's thread does it when created): "
+              f"MNIST training data read in {read:.2f} s, torch warmed in {warm():.2f} s (models.lab.warm)")
+    if not args.skip_default and args.in_process:
+        in_process_run(threads, default)
     names = {"all": list(PRESETS), "none": []}.get(args.presets, args.presets.split(","))
     unknown = [n for n in names if n not in PRESETS]
     if unknown:
