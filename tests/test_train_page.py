@@ -538,6 +538,30 @@ def test_stop_ends_the_run_and_it_can_still_be_saved(tiny):
     assert "already saved, as `stopped-run`" in said(at)
 
 
+def test_a_tab_reloaded_mid_run_finds_the_run_still_training(tiny):
+    """A reload is a new session that only has the URL: `job=` brings it back to the run, which is
+    still training, can still be stopped from there and saved; a name that was taken is said."""
+    at = open_train(epochs=100, batch_size=64)
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "Training: step" in said(a))
+    job = at.session_state.train_job
+    again = open_train(**{k: at.query_params[k] for k in KNOBS}, job=job)     # the reloaded tab
+    assert_clean(again, "reloaded mid-run")
+    assert again.session_state.train_job == job and again.query_params["job"] == job
+    assert jobs.worker().poll(job)["state"] == "running"
+    again = wait_until(again, lambda a: "Training: step" in said(a) and a.get("plotly_chart"))
+    assert again.button(key="train_start").disabled and not again.button(key="train_stop").disabled
+    assert values(chart(again, "train_curve_a")["data"][0]["x"])[0] == 1      # its curve, from step 1
+    again.button(key="train_stop").click().run()
+    again = wait_until(again, lambda a: "Stopped by you at step" in said(a))
+    saved("mnist-vae-z2")                                        # the name it offers is taken meanwhile
+    again.text_input(key="train_save_name").set_value("mnist-vae-z2")
+    again.button(key="FormSubmitter:train_save_form-Save").click().run()
+    assert_clean(again, "saved under a taken name")
+    assert f"“mnist-vae-z2” was taken: saved as **mnist-vae-z2-2** in `{tiny / 'mnist-vae-z2-2'}`" in said(again)
+    assert models.load(tiny / "mnist-vae-z2").card["training"]["epochs"] == 1       # never overwritten
+
+
 def test_a_run_that_blows_up_stops_itself_and_says_why(tiny):
     at = open_train()
     at.selectbox(key="train_preset").set_value("lr-too-high").run()

@@ -302,7 +302,7 @@ def save(run) -> None:
         return
     session.listings.clear()
     key = next((l.name for l in session.listings() if l.path == folder), folder.name)
-    ss._train_saved = dict(job=job_id, key=key, folder=str(folder))
+    ss._train_saved = dict(job=job_id, key=key, folder=str(folder), asked=name)
     tv.remember(ss.setdefault(SAVED_JOBS, OrderedDict()), job_id, str(folder))
     ss.pop("_train_name_for", None)                 # offer a fresh name for another save
     st.rerun()                                      # the sidebar's selector lists it at once
@@ -321,7 +321,9 @@ with c[0]:
     run = snap.get("run")
     saved = ss.get("_train_saved")
     if saved and saved["job"] == job_id:
-        st.success(f"Saved as **{saved['folder'].rsplit('/', 1)[-1]}** in `{saved['folder']}`. It is "
+        got = saved["folder"].rsplit("/", 1)[-1]
+        said_ = f"“{saved['asked']}” was taken: saved" if saved.get("asked", got) != got else "Saved"
+        st.success(f"{said_} as **{got}** in `{saved['folder']}`. It is "
                    f"in the sidebar's model selector as “{session.model_label(saved['key'])}” "
                    "and works on every page.", icon=":material/check_circle:")
         if st.button("Open it on the latent map", icon=":material/scatter_plot:", key="train_open",
