@@ -8,8 +8,9 @@ this process, the server's side, as the page reads it. The run is polled every 1
 once a second; the figures come from the `published` stamp the server side puts on each snapshot as
 it receives it, so the polling rate only has to be fast enough not to miss one). First, the worker
 is created and warmed (its training process started, torch and the MNIST training data read) and
-that cost printed: nothing creates the worker before a server's first Train press, so the first
-press on a fresh server waits for it on top of the figures below (`--cold` measures that press).
+that cost printed: the Train page creates the worker when it first opens on a server, so a press
+that soon after the page opened waits for the rest of it (`--cold` measures a press the moment the
+page opens on a fresh server).
 From the moment the job is submitted (the person pressing Train) it prints:
   - first loss point: the first snapshot with a step record that reached the server side;
   - first latent map: the first epoch record with a map that reached it (each epoch ends with the
@@ -134,11 +135,12 @@ def page_run(cfg: LabConfig, cold: bool) -> None:
     """The default preset submitted, trained, relayed and saved exactly as the Train page does it."""
     settings = jobs.settings()
     if cold:
-        print("cold: the worker is created by this Train press, as on a fresh server")
+        print("cold: the worker is created with the submit, as by a press the moment the Train page "
+              "opens on a fresh server")
     else:
         print(f"the worker created and warmed (training process started, torch and data read) in "
-              f"{warm_worker():.2f} s: nothing does this before a fresh server's first Train press, "
-              f"which waits for it too (measure that press with --cold)")
+              f"{warm_worker():.2f} s: the Train page starts this when it first opens on a server; "
+              f"a press before it is done waits for the rest (measure the worst case with --cold)")
     w = jobs.worker()
     t0 = time.monotonic()
     jid = w.submit(tv.train_job(cfg), tv.job_label(cfg.to_dict()))     # the page's start_training
@@ -256,7 +258,8 @@ def main(argv=None) -> int:
     p.add_argument("--in-process", action="store_true",
                    help="step the default run on a worker thread of this process (no child process, no relay)")
     p.add_argument("--cold", action="store_true",
-                   help="the page's way, without warming the worker first: the first press on a fresh server")
+                   help="the page's way, without warming the worker first: a press the moment the page "
+                        "opens on a fresh server")
     p.add_argument("--default-epochs", type=int, default=None,
                    help="cap the default run's epochs (a quick look: the whole run and the accuracy "
                         "are then not the preset's)")

@@ -538,6 +538,31 @@ def test_stop_ends_the_run_and_it_can_still_be_saved(tiny):
     assert "already saved, as `stopped-run`" in said(at)
 
 
+def test_opening_the_page_on_a_fresh_server_starts_warming_the_worker(monkeypatch):
+    """The worker's warm-up (its training process, torch, the data: 4-5 s on 2 cores) starts when
+    the page opens, while the person chooses knobs; made by the first Train press, it put the
+    first loss point of a fresh server's first run 4-5 s after the press (bar: 3 s)."""
+    made = []
+
+    class Fake:
+        idle_s = jobs.IDLE_S
+
+        def __init__(self, **kw):
+            made.append(kw)
+
+        def poll(self, job_id):
+            return None
+
+    monkeypatch.setattr(jobs, "_worker", None)              # a fresh server: no worker yet
+    monkeypatch.setattr(jobs, "Worker", Fake)
+    at = open_train()
+    assert_clean(at, "train page, fresh server")
+    assert len(made) == 1 and made[0]["warm"] is jobs._warm_lab
+    assert {k: made[0][k] for k in ("max_running", "threads", "nice")} == jobs.settings()
+    at.run()
+    assert len(made) == 1                                   # one per server, not one per run
+
+
 def test_a_tab_reloaded_mid_run_finds_the_run_still_training(tiny):
     """A reload is a new session that only has the URL: `job=` brings it back to the run, which is
     still training, can still be stopped from there and saved; a name that was taken is said."""

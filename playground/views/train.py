@@ -69,6 +69,8 @@ def stop_training() -> None:
 
 
 first_visit()
+jobs.worker()       # made when the page first opens on a server, not by the first Train press: its thread
+                    # starts the training process and warms torch and the data while the person chooses
 for knob in KNOBS:                        # widgets of another page's run were dropped: restore them
     if K + knob not in ss:
         ss[K + knob] = ss._train_cfg[knob]
