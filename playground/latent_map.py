@@ -108,8 +108,8 @@ def describe_inverse(lmap: LatentMap) -> str:
                 "show are held fixed.")
     what = {"pca": "PCA", "tsne": "t-SNE"}.get(lmap.method, lmap.method)
     if lmap.embed is not None:
-        what += (" of the generated images' pixels" if lmap.label_source == NO_CLASSIFIER_SOURCE
-                 else " of the generated images' classifier features")
+        what += (f" of the generated images' pixels{describe_pixels(lmap.images)}"
+                 if lmap.label_source == NO_CLASSIFIER_SOURCE else " of the generated images' classifier features")
     return (f"{what} has no inverse back to the latent code: each position maps to a "
             f"distance-weighted blend of the codes of its {lmap.inverse_.k} nearest points on the map, "
             "so between clusters the model is guessing.")
@@ -121,7 +121,7 @@ def describe_placement(lmap: LatentMap) -> str:
         return "placed at their own codes (the latent plane needs no projection)."
     if lmap.method == "pca":
         return "placed exactly by the map's own linear projection" + (
-            "." if lmap.embed is None else " of the decoded image's pixels."
+            "." if lmap.embed is None else f" of the decoded image's pixels{describe_pixels(lmap.images)}."
             if lmap.label_source == NO_CLASSIFIER_SOURCE else " of the classifier's features of the decoded image.")
     return ("placed among their nearest map points (t-SNE has no formula for new points; the map is "
             "never recomputed).")
@@ -190,6 +190,7 @@ class MapCodes:
     labels: np.ndarray | None = None
     embed: Callable[[np.ndarray], np.ndarray] | None = None
     complete: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None   # computes space, labels
+    key_params: dict = field(default_factory=dict)     # how `space` was made, for the cache name
 
 
 ENCODE_BATCH = 2000
@@ -210,24 +211,72 @@ def vae_codes(model, reference, say: Progress) -> MapCodes:
     return MapCodes(z, images, source, (images, None), space=z, labels=labels, training=training)
 
 
+PIXEL_BUDGET = 1024      # a map laid out by pixels: each image averaged down to at most this many numbers
+DECODE_BATCH = 256       # GAN samples decoded at once for a map laid out by pixels
+
+
+def area_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) weights of area averaging (a box filter of any ratio): output pixel i is the
+    mean of the input over [i, i + 1) * n_in / n_out, partial pixels weighted by their overlap."""
+    edges = np.arange(n_out + 1) * (n_in / n_out)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    j = np.arange(n_in)[None]
+    overlap = np.clip(np.minimum(hi, j + 1) - np.maximum(lo, j), 0, None)
+    return (overlap / (n_in / n_out)).astype(np.float32)
+
+
+def pixel_side(c: int, h: int, w: int, budget: int = PIXEL_BUDGET) -> tuple[int, int]:
+    """The (height, width) each channel is averaged down to, so c * height * width <= budget, the
+    aspect kept: 32 x 32 grey, 18 x 18 in colour for a square image; smaller images as they are."""
+    scale = min(1.0, (budget / (c * h * w)) ** 0.5)
+    return max(1, int(h * scale + 1e-9)), max(1, int(w * scale + 1e-9))
+
+
+def pixel_features(x: np.ndarray, budget: int = PIXEL_BUDGET) -> np.ndarray:
+    """Decoded images float32 (N, C, H, W) -> (N, C * h * w) with at most `budget` numbers: each
+    channel area-averaged down (a 128 x 128 RGB image: 972 numbers, not 49,152), so a map laid out
+    by pixels costs about the same memory and time whatever the model's size (its PCA is an SVD of
+    3,000 x that many). Images this small are kept as they are."""
+    x = np.asarray(x, np.float32)
+    n, c, h, w = x.shape
+    oh, ow = pixel_side(c, h, w, budget)
+    if (oh, ow) != (h, w):
+        x = area_matrix(h, oh) @ x @ area_matrix(w, ow).T
+    return x.reshape(n, -1)
+
+
 def pixel_embedder(model) -> Callable[[np.ndarray], np.ndarray]:
     def embed(z):
-        x = model.decode(z)
-        return x.reshape(len(x), -1)
+        return pixel_features(model.decode(z))
     return embed
+
+
+def describe_pixels(images: np.ndarray) -> str:
+    """How the decoded pixels of a map laid out by them were counted (images as stored)."""
+    c, (h, w) = (images.shape[1] if images.ndim == 4 else 1), images.shape[-2:]
+    oh, ow = pixel_side(c, h, w)
+    return "" if (oh, ow) == (h, w) else f", averaged down to {oh} × {ow}" + (" per channel" if c > 1 else "")
 
 
 def gan_codes(model, classifier, say: Progress) -> MapCodes:
     """A GAN's map: seeded samples laid out by the classifier's features of the generated images
     (computed only when no cache holds them), coloured by the class the classifier sees. Without a
-    classifier (a model brought by its person): laid out by the decoded pixels, one colour."""
+    classifier (a model brought by its person): laid out by the decoded pixels (`pixel_features`:
+    averaged down to at most PIXEL_BUDGET numbers, decoded in batches), one colour."""
     z = model.sample(GAN_POINTS, seed=GAN_SEED)
     say(0.0, "Step 1 of 2, decoding GAN samples…")
+    if classifier is None:        # in batches: only the stored images and the averaged pixels stay
+        images, space = [], []
+        for start in range(0, len(z), DECODE_BATCH):
+            x = model.decode(z[start:start + DECODE_BATCH])
+            images.append(models.latent_model.input_to_stored(x))
+            space.append(pixel_features(x))
+        return MapCodes(z, np.concatenate(images), NO_CLASSIFIER_SOURCE, (None, None),
+                        embed=pixel_embedder(model), space=np.concatenate(space),
+                        labels=np.zeros(len(z), np.int64),
+                        key_params=dict(pixels=f"area, at most {PIXEL_BUDGET}", n=GAN_POINTS, seed=GAN_SEED))
     decoded = model.decode(z)
     images = models.latent_model.input_to_stored(decoded)
-    if classifier is None:
-        return MapCodes(z, images, NO_CLASSIFIER_SOURCE, (None, None), embed=pixel_embedder(model),
-                        space=decoded.reshape(len(decoded), -1), labels=np.zeros(len(z), np.int64))
 
     def complete():
         say(0.1, "Step 1 of 2, classifying the generated images…")
@@ -253,7 +302,7 @@ def project(model, codes: MapCodes, method: str, progress: Progress | None = Non
     say = progress or (lambda f, t: None)
     cache_dirs = (shipped_maps(), user_maps()) if cache_dirs is None else cache_dirs
     proj = make(method)
-    params = {k: v for k, v in vars(proj).items() if not k.endswith("_")}
+    params = {k: v for k, v in vars(proj).items() if not k.endswith("_")} | codes.key_params
     if method == "latent" and codes.z.shape[1] != 2:
         raise ValueError("the latent plane is only for 2-D latent spaces")
     key = cache_key(model, method, *codes.key_parts, params=params, training=codes.training)

@@ -396,3 +396,39 @@ def test_a_failed_load_is_tried_again_after_a_while(tmp_path, monkeypatch):
         models.load(str(path))                         # remembered: not imported on every run
     monkeypatch.setattr(adapters, "RETRY_S", 0.0)
     assert models.load(str(path)).kind == "vae"
+
+
+# ---- a GAN without a classifier: its map is laid out by its decoded pixels, averaged down ---------
+
+def test_pixel_features_average_each_image_down_to_1024_numbers():
+    from playground.latent_map import area_matrix, pixel_features
+    blocks = np.random.default_rng(0).random((2, 1, 32, 32), dtype=np.float32)
+    x = blocks.repeat(4, 2).repeat(4, 3)                              # (2, 1, 128, 128) of 4x4 blocks
+    np.testing.assert_allclose(pixel_features(x), blocks.reshape(2, -1), atol=1e-6)
+    rgb = np.random.default_rng(1).random((1, 3, 100, 50), dtype=np.float32)
+    small = pixel_features(rgb).reshape(1, 3, 26, 13)                 # 1,014 numbers, the aspect kept
+    np.testing.assert_allclose(small.mean((2, 3)), rgb.mean((2, 3)), atol=1e-5)   # area: means kept
+    np.testing.assert_allclose(area_matrix(100, 26).sum(1), 1, atol=1e-6)
+    assert pixel_features(np.zeros((1, 3, 128, 128), np.float32)).shape == (1, 3 * 18 * 18)
+    grey = np.random.default_rng(2).random((4, 1, 16, 24), dtype=np.float32)
+    np.testing.assert_array_equal(pixel_features(grey), grey.reshape(4, -1))   # small: as it is
+
+
+def test_a_128x128_gan_map_by_pixels_keeps_the_images_and_little_else(tmp_path, monkeypatch):
+    """3,000 decoded 128 x 128 RGB samples are 590 MB of float32 pixels (and their PCA basis as much
+    again, after an SVD of minutes): the map decodes in batches and lays out pixels averaged down to
+    18 x 18 per channel, so it holds each point's image and 2 x 972 floats. Fewer points here, the
+    same per point."""
+    from playground import bounded, latent_map
+    monkeypatch.setattr(latent_map, "GAN_POINTS", 300)
+    m = models.load(str(byo_models.write(tmp_path, "rgb-gan-128")))
+    batches, decode = [], m.decode
+    monkeypatch.setattr(m, "decode", lambda z: batches.append(len(z)) or decode(z))
+    lmap = latent_map.build_map(m, "pca", write_dir=None, cache_dirs=())
+    assert max(batches) <= latent_map.DECODE_BATCH, batches
+    assert lmap.images.shape == (300, 3, 128, 128) and lmap.space.shape == (300, 3 * 18 * 18)
+    per_point = 3 * 128 * 128 + 2 * 4 * 3 * 18 * 18 + 1024            # image, pixels, PCA basis row
+    assert bounded.nbytes(lmap) < 300 * per_point, bounded.nbytes(lmap) / 300
+    np.testing.assert_allclose(lmap.place(lmap.z[:5]), lmap.y[:5], atol=1e-3)   # placed as laid out
+    assert "pixels, averaged down to 18 × 18 per channel" in latent_map.describe_inverse(lmap)
+    assert "pixels, averaged down to 18 × 18 per channel" in latent_map.describe_placement(lmap)

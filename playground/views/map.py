@@ -6,7 +6,7 @@ from playground import session
 from playground.doubleclick import on_double_click
 from playground.figures import map_figure
 from playground.imaging import tile, upscale
-from playground.latent_map import NO_CLASSIFIER_SOURCE, describe_inverse
+from playground.latent_map import NO_CLASSIFIER_SOURCE, describe_inverse, describe_pixels
 from playground.selection import class_counts, representative
 
 ss = st.session_state
@@ -64,7 +64,8 @@ if session.arrived():                 # back from another page: the chart is mou
 if lmap.label_source == NO_CLASSIFIER_SOURCE and m.kind == "gan":
     st.info("A GAN's z is plain Gaussian noise: projected directly it is one round blob. There is no "
             f"classifier for this model's data, so its {len(lmap.z):,} samples are laid out by "
-            f"**{session.method_label(ss.proj)} of their decoded pixels**, in one colour; every point "
+            f"**{session.method_label(ss.proj)} of their decoded pixels**{describe_pixels(lmap.images)}, "
+            "in one colour; every point "
             "keeps its own z, which is what gets decoded.", icon=":material/lightbulb:")
 elif m.kind == "gan":
     st.info("A GAN's z is plain Gaussian noise: projected directly it is one round blob. Here "
