@@ -200,6 +200,39 @@ def test_without_the_weights_the_page_says_so_and_blends_the_atlas(page, app_url
     page.mouse.up()
 
 
+def test_started_without_the_route_the_page_says_why_and_blends_the_atlas(page):
+    """`streamlit run playground/app.py` has no /lp-decoder route (only playground/server.py mounts
+    it): the page says why the preview is blended, blends the atlas while dragging, and still draws
+    the map's points and its atlas (sent inline instead)."""
+    from conftest import streamlit_server
+    from playground.decoder_page import NOT_SERVED
+    from test_browser_drag import open_drag_page, point_at
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/lp-decoder/" in request.url else None)
+    with streamlit_server("app.py") as (url, _log):
+        canvas = open_drag_page(page, url, "mnist-vae", "tsne")
+        page.wait_for_function("() => window.__latentDrag && window.__latentDrag.decoder === 'failed'",
+                               timeout=60_000)
+        assert page.evaluate("() => window.__latentDrag.decoderError") == NOT_SERVED
+        page.mouse.move(*point_at(canvas, 0.3, 0.35))
+        page.mouse.down()
+        for t in np.linspace(0, 1, 10):
+            page.mouse.move(*point_at(canvas, 0.3 + 0.3 * t, 0.35 + 0.3 * t))
+        stats = page.evaluate("() => window.__latentDrag")
+        assert stats["preview"] == "blend" and stats["decodes"] == 0, stats["preview"]
+        status = page.locator(".dragmap .status").inner_text()
+        assert f"The in-browser decoder could not start ({NOT_SERVED})" in status, status
+        assert "blended from pre-decoded images" in status, status
+        drawn = page.evaluate("""() => { const roots = [document, ...[...document.querySelectorAll('*')]
+            .map(e => e.shadowRoot).filter(Boolean)];
+            const s = roots.map(r => r.querySelector('.dragmap')).find(Boolean).__dragState;
+            return { points: s.data.points.length / 2, atlas: s.atlas.naturalWidth, note: s.pointsNote || '' }; }""")
+        assert drawn["points"] == 10_000 and drawn["atlas"] > 0 and not drawn["note"], drawn
+        page.screenshot(path=str(ARTIFACTS / "browser-decoder-not-served.png"), full_page=True)
+        page.mouse.up()
+    assert asked == [], asked                      # nothing asked of a route that is not there
+
+
 def drag_and_release(page, canvas, start, end):
     from test_browser_drag import point_at, settle
     page.mouse.move(*point_at(canvas, *start))
