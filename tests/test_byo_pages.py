@@ -1,6 +1,8 @@
 """Every page, for models brought by their person (adapter files written by the tests): a grey
-28x28 VAE with classes, an RGB 32x32 VAE, and a 16x24 GAN with no classifier for its data.
-Each page must render without an exception or an error, in the model's own size and colour."""
+28x28 VAE with classes, an RGB 32x32 VAE, and a 16x24 GAN with no classifier for its data; and the
+edges of "any size from 8x8 to 128x128, 1 or 3 channels": a grey 8x8 VAE, an RGB 128x128 GAN with
+no classifier and an RGB 16x24 VAE (not square). Each page must render without an exception or an
+error, in the model's own size and colour."""
 import io
 
 import numpy as np
@@ -8,12 +10,17 @@ import pytest
 from PIL import Image
 
 import byo_models
+from streamlit.elements.lib.image_utils import MAXIMUM_CONTENT_WIDTH
+
 from conftest import assert_clean, run_app
 from models import adapters, sources
 
 PAGES = ["views/map.py", "views/drag.py", "views/interpolate.py", "views/upload.py", "views/sample.py",
          "views/model.py", "views/inpaint.py", "views/anomaly.py", "views/quality.py", "views/judge.py"]
-SHAPES = {"grey-vae": (1, 28, 28), "rgb-vae": (3, 32, 32), "gan": (1, 16, 24)}
+SHAPES = {"grey-vae": (1, 28, 28), "rgb-vae": (3, 32, 32), "gan": (1, 16, 24),
+          "grey-vae-8": (1, 8, 8), "rgb-gan-128": (3, 128, 128), "rgb-vae-16x24": (3, 16, 24)}
+GANS = [name for name in SHAPES if "gan" in name]
+VAES = [name for name in SHAPES if name not in GANS]
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +63,28 @@ def test_sample_page_shows_the_models_own_size_and_colour(byo, media, name):
     grid = shown_images(at, media)[0]
     c, h, w = SHAPES[name]
     assert (grid.ndim == 3 and grid.shape[2] == 3) == (c == 3), grid.shape
-    # 64 samples in 8 columns with 1-pixel gaps, upscaled 3x
-    assert grid.shape[:2] == (3 * (8 * (h + 1) + 1), 3 * (8 * (w + 1) + 1))
-    if name == "gan":       # no classifier for its data: no votes, and a note saying why
+    # 64 samples in 8 columns with 1-pixel gaps, upscaled 3x; Streamlit shrinks a wider picture to
+    # its maximum content width (a 128x128 model's 3,099 pixels to 1,460), keeping the aspect
+    tall, wide = 3 * (8 * (h + 1) + 1), 3 * (8 * (w + 1) + 1)
+    s = min(1.0, MAXIMUM_CONTENT_WIDTH / wide)
+    assert grid.shape[:2] == (round(tall * s), round(wide * s)), grid.shape
+    centres = lambda n: ((3 * (1 + np.arange(n)) + 1.5) * s).astype(int)
+    first = grid[centres(h)][:, centres(w)].astype(int)              # the first sample, pixel for pixel
+    assert first.std() > 1, "the first sample is one flat colour"
+    if c == 3:
+        assert np.abs(first[..., 0] - first[..., 1]).mean() > 5, "an RGB model's samples shown grey"
+    if name in GANS:        # no classifier for its data: no votes, and a note saying why
         assert not at.get("plotly_chart") and "no classifier" in page_text(at).lower()
 
 
-def test_gan_without_classifier_map_is_pca_of_pixels_and_says_so(byo):
-    at = run_app(model="gan", proj="pca")
+@pytest.mark.parametrize("name", GANS)
+def test_gan_without_classifier_map_is_pca_of_pixels_and_says_so(byo, name):
+    at = run_app(model=name, proj="pca")
     assert_clean(at, "map")
     text = page_text(at).lower()
     assert "pixels" in text and "no classifier" in text
+    averaged = "pixels**, averaged down to 18 × 18 per channel" in text   # 128 x 128 RGB: averaged
+    assert averaged == (name == "rgb-gan-128"), text
 
 
 def png(array) -> bytes:
@@ -80,10 +98,12 @@ def captioned(at, media, start: str) -> list[np.ndarray]:
             for el in at.image for img in el.proto.imgs if img.caption.startswith(start)]
 
 
-@pytest.mark.parametrize("name", ["rgb-vae", "grey-vae"])
+@pytest.mark.parametrize("name", VAES)
 def test_an_upload_is_framed_to_the_models_size_and_keeps_colour_for_rgb(byo, media, name):
-    """A red square on black, 90x60: the RGB model sees it red at 32x32; the grey one grey at 28x28.
-    Its reconstruction is shown beside it, and its code is offered to the other pages."""
+    """A red square on black, 90x60: an RGB model sees the whole picture stretched to its size, red
+    in the middle and black at the corners (32x32, 16x24); a grey one sees it grey, cropped to the
+    square, which fills its frame (28x28, 8x8). Its reconstruction is shown beside it, and its code
+    is offered to the other pages."""
     picture = np.zeros((60, 90, 3), np.uint8)
     picture[10:50, 20:70] = (230, 20, 20)
     at = run_app(model=name, proj="pca")
@@ -98,22 +118,43 @@ def test_an_upload_is_framed_to_the_models_size_and_keeps_colour_for_rgb(byo, me
         assert small.shape == (h, w, 3)
         red = small[h // 2, w // 2]
         assert red[0] > 200 and red[1] < 40 and red[2] < 40, red     # colour kept
+        assert small[0, 0].max() < 20 and small[-1, -1].max() < 20, small[0, 0]   # the whole picture
     else:
-        assert small.ndim == 2 or (small[..., 0] == small[..., 1]).all()
+        assert small.ndim == 2, small.shape                          # grey, as the model takes it
+        assert small.min() > 200, small                              # cropped to the square: it fills
     assert captioned(at, media, "Reconstruction")
     assert list(at.session_state["_uploaded_codes"][1]) == ["red.png"]
 
 
-def test_interpolation_downloads_are_in_the_models_size_and_colour(byo, media):
-    """The RGB model's GIF frames and PNG grid are colour 32x32 tiles; the 16x24 GAN's are 16 high
-    and 24 wide (not square)."""
-    for name, (c, h, w) in (("rgb-vae", SHAPES["rgb-vae"]), ("gan", SHAPES["gan"])):
-        at = run_app(model=name, proj="pca")
-        at.switch_page("views/interpolate.py").run()
-        assert_clean(at, name)
-        button = next(b for b in at.get("download_button") if b.proto.id.endswith("-dl_gif"))
-        gif = Image.open(io.BytesIO(media(button.proto.url)))
-        frame = np.asarray(gif.convert("RGB"))
-        assert frame.shape[0] * w == frame.shape[1] * h, frame.shape          # the model's aspect
-        spread = np.abs(frame[..., 0].astype(int) - frame[..., 1]).mean()
-        assert (spread > 5) == (c == 3), spread
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_interpolation_downloads_are_in_the_models_size_and_colour(byo, media, name):
+    """The GIF's frames are each one decoded image at 4x, the PNG grid a tile of them at 2x: the
+    model's own height and width (16x24 not square, 8x8, 128x128), in colour for an RGB model."""
+    c, h, w = SHAPES[name]
+    at = run_app(model=name, proj="pca")
+    at.switch_page("views/interpolate.py").run()
+    assert_clean(at, name)
+    button = {b.proto.id.rsplit("-", 1)[-1]: b for b in at.get("download_button")}
+    frame = np.asarray(Image.open(io.BytesIO(media(button["dl_gif"].proto.url))).convert("RGB"))
+    assert frame.shape == (4 * h, 4 * w, 3), frame.shape
+    spread = np.abs(frame[..., 0].astype(int) - frame[..., 1]).mean()
+    assert (spread > 5) == (c == 3), spread
+    grid = np.asarray(Image.open(io.BytesIO(media(button["dl_png"].proto.url))))
+    assert (grid.ndim == 3) == (c == 3), grid.shape
+    rows, cols = (grid.shape[0] // 2 - 1) / (h + 1), (grid.shape[1] // 2 - 1) / (w + 1)
+    assert rows == int(rows) >= 1 and cols == int(cols) > 1, (grid.shape, h, w)
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_the_drag_pages_exact_image_is_in_the_models_size_and_colour(byo, media, name):
+    c, h, w = SHAPES[name]
+    at = run_app(model=name, proj="pca")
+    at.switch_page("views/drag.py").run()
+    assert_clean(at, name)
+    exact = captioned(at, media, "Exact decoding at the cursor")
+    assert len(exact) == 1
+    assert exact[0].shape == ((5 * (h + 2), 5 * (w + 2), 3) if c == 3 else (5 * (h + 2), 5 * (w + 2))), exact[0].shape
+    image = exact[0][5:-5:5, 5:-5:5].astype(int)                        # the decoding, pixel for pixel
+    assert image.shape[:2] == (h, w) and image.std() > 1
+    if c == 3:
+        assert np.abs(image[..., 0] - image[..., 1]).mean() > 5, "an RGB model's decoding shown grey"
