@@ -432,3 +432,56 @@ def test_a_128x128_gan_map_by_pixels_keeps_the_images_and_little_else(tmp_path, 
     np.testing.assert_allclose(lmap.place(lmap.z[:5]), lmap.y[:5], atol=1e-3)   # placed as laid out
     assert "pixels, averaged down to 18 × 18 per channel" in latent_map.describe_inverse(lmap)
     assert "pixels, averaged down to 18 × 18 per channel" in latent_map.describe_placement(lmap)
+
+
+# ---- --reference DIR, end to end ------------------------------------------------------------------
+
+def reference_folder(folder, good: int):
+    """`good` small pictures of a red square on grey at different places, and 2 unreadable files."""
+    folder.mkdir(parents=True)
+    for i in range(good):
+        a = np.full((40, 60, 3), 90, np.uint8)
+        a[5 + 3 * i:20 + 3 * i, 10 + 4 * i:30 + 4 * i] = (220, 30, 30)
+        Image.fromarray(a).save(folder / f"{i:02d}.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (folder / "readme.txt").write_text("not a picture")
+    return folder
+
+
+def map_points_shown(at) -> int:
+    """How many points the Latent map's chart draws (Plotly sends numbers as typed arrays)."""
+    import base64
+    fig = json.loads(next(c for c in at.get("plotly_chart") if "-map-" in c.proto.id).proto.spec)
+    data = [t["customdata"] for t in fig["data"] if t.get("customdata") is not None]
+    return sum(len(np.frombuffer(base64.b64decode(d["bdata"]), d["dtype"])) if isinstance(d, dict) else len(d)
+               for d in data)
+
+
+@pytest.mark.parametrize("how", ["command line", "environment"])
+def test_a_models_reference_folder_makes_its_map_and_the_page_says_what_was_skipped(tmp_path, monkeypatch, how):
+    """`--model X --reference D` (or LATENT_PLAYGROUND_MODELS / LATENT_PLAYGROUND_REFERENCES): the
+    VAE's map shows D's readable images, one point each, and says 2 unreadable files were skipped."""
+    good = {"command line": 5, "environment": 7}[how]
+    ref = reference_folder(tmp_path / "ref", good)
+    # each its own name: the same adapter file content with another folder in the same process
+    # would be served the first folder's map (the in-memory map key holds the weights sha, not the
+    # reference folder; a server gets its folders once, at start)
+    name = {"command line": "folder-vae-cli", "environment": "folder-vae-env"}[how]
+    path = byo_models.write(tmp_path, name, source=byo_models.numpy_model(
+        "vae", 4, (3, 16, 24), extra_attrs=f"name = {name!r}"))
+    if how == "command line":
+        monkeypatch.setattr("sys.argv", ["app.py", "--model", str(path), "--reference", str(ref)])
+    else:
+        monkeypatch.setenv(sources.ENV_MODELS, str(path))
+        monkeypatch.setenv(sources.ENV_REFERENCES, str(ref))
+    from playground import session
+    session.listings.clear()
+    try:
+        at = run_app(model=name, proj="pca")
+        assert_clean(at, f"a reference folder given on the {how}")
+        assert at.session_state.model == name
+        captions = [str(c.value) for c in at.caption]
+        assert f"Reference set: {good} reference images from {ref}; 2 unreadable file(s) skipped." in captions
+        assert map_points_shown(at) == good
+    finally:
+        session.listings.clear()
