@@ -158,3 +158,21 @@ def test_the_drag_pages_exact_image_is_in_the_models_size_and_colour(byo, media,
     assert image.shape[:2] == (h, w) and image.std() > 1
     if c == 3:
         assert np.abs(image[..., 0] - image[..., 1]).mean() > 5, "an RGB model's decoding shown grey"
+
+
+@pytest.mark.parametrize("name", GANS)
+def test_the_model_and_judge_pages_of_a_gan_without_classifier_hide_is_and_fd_and_say_why(byo, name):
+    """No classifier for its data: the model page shows no Inception Score or Fréchet distance and
+    says why; Real or generated? has no real images to play against (the adapter has no
+    reference()) and says so, with no IS or FD either."""
+    from playground import session
+    at = run_app(model=name, proj="pca")
+    at.switch_page("views/model.py").run()
+    assert_clean(at, f"model page for {name}")
+    assert session.NO_CLASSIFIER in [str(c.value) for c in at.caption]
+    metrics = " ".join(str(x.label) for x in at.metric)
+    assert "Inception" not in metrics and "Fréchet" not in metrics, metrics
+    at.switch_page("views/judge.py").run()
+    assert_clean(at, f"judge page for {name}")
+    assert any("came with no real images" in str(i.value) for i in at.info), [i.value for i in at.info]
+    assert not [x for x in at.metric if "FD" in x.label or "IS" in x.label]
