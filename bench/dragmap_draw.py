@@ -7,7 +7,12 @@ browser decoder (so the preview is the atlas blend: this measures the map's
 drawing, not the decoder), then times: the first run of the page's data (the points layer drawn),
 a second run with the same data (the layer reused), and --moves pointer moves while dragging
 (each redraws the map from the layers, the cursor and the preview): ms per move and the moves per
-second that allows. Needs Debian's chromium and Playwright. On a shared machine: noisy."""
+second that allows. Needs Debian's chromium and Playwright. On a shared machine: noisy.
+
+No hit-testing figure: the drag map has no per-point hit test (no hover or pick of a point). A
+pointer event becomes a map position in constant time (dragmap.js `toUnit`), whatever the map's
+size. The per-point work while dragging is the learned inverse's nearest-neighbour search in the
+decoder's worker (latent_inverse.js `nearest`), timed by `bench/browser_decode.py --points N`."""
 from __future__ import annotations
 
 import argparse
