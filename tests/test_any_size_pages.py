@@ -20,7 +20,7 @@ from playground import inpaint as ip
 from playground.imaging import to_uint8
 
 SHAPES = "shapes-vae"
-ADAPTERS = {"rgb-vae": (3, 32, 32), "gan": (1, 16, 24)}
+ADAPTERS = {"rgb-vae": (3, 32, 32), "gan": (1, 16, 24), "grey-vae-8": (1, 8, 8), "rgb-vae-16x24": (3, 16, 24)}
 
 
 @pytest.fixture(scope="module")
@@ -236,17 +236,20 @@ def test_spot_anomalies_for_the_shapes_vae_ranks_in_colour_and_hides_the_builtin
     assert "not part of it" in text(at)
 
 
-def test_spot_anomalies_for_an_rgb_adapter_ranks_by_reconstruction_in_colour(byo, media):
-    a = byo["rgb-vae"]
+@pytest.mark.parametrize("name", ["rgb-vae", "grey-vae-8", "rgb-vae-16x24"])
+def test_spot_anomalies_for_an_adapter_vae_ranks_by_reconstruction_in_its_size_and_colour(byo, media, name):
+    """The 16 most unusual reference images, by reconstruction error, each shown at the model's own
+    size (8x8 grey, 16x24 and 32x32 in colour), enlarged to about 84 pixels."""
+    a, (c, h, w) = byo[name], ADAPTERS[name]
     images = models.reference(a.dataset)[0]
     errors = anomaly.reconstruction_error(a, a.as_input(images))
-    at = open_page("rgb-vae", "views/anomaly.py")
+    at = open_page(name, "views/anomaly.py")
     assert at.radio(key="anomaly_score-adapter").options == [anomaly.LABELS["recon"]]
     assert "its only score is the reconstruction error" in text(at)
-    shown = ranked(at, media, 32, 32, 3)
+    shown = ranked(at, media, h, w, max(1, round(84 / max(h, w))))
     top = anomaly.most_unusual(errors, 16)
-    np.testing.assert_array_equal(np.stack(shown), images[top].transpose(0, 2, 3, 1))
-    assert shown[0].shape == (32, 32, 3)
+    np.testing.assert_array_equal(np.stack(shown), images[top].transpose(0, 2, 3, 1) if c == 3 else images[top])
+    assert shown[0].shape == ((h, w, 3) if c == 3 else (h, w))
     with pytest.raises(TypeError, match="encoder's variance"):
         anomaly.neg_elbo(a, a.as_input(images[:2]))
 
