@@ -5,6 +5,7 @@ weights and never ask again; the key it is served under must stay the same from 
 (tests/test_browser_decoder.py counts the fetches a real browser makes.)"""
 import asyncio
 import hashlib
+import threading
 
 import pytest
 
@@ -26,10 +27,24 @@ def get(app, path: str):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: Playwright's sync API (browser tests in the same process) keeps an
+    # event loop running in this one, and asyncio.run refuses to start inside it
+    failed = []
+    worker = threading.Thread(target=lambda: failed.extend(_errors(lambda: asyncio.run(app(scope, receive, send)))))
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive() and not failed, failed
     start = next(m for m in sent if m["type"] == "http.response.start")
     headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
     return start["status"], headers, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def _errors(call) -> list:
+    try:
+        call()
+    except Exception as e:              # noqa: BLE001  (handed back to the test's thread)
+        return [e]
+    return []
 
 
 @pytest.fixture
