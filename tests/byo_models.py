@@ -6,7 +6,8 @@
 - "gan": a 16x24 grey GAN (numpy) with no classifier and its own sample(n, seed);
 - the smallest and largest sizes and a colour model that is not square (numpy, linear decoders):
   "grey-vae-8" (1, 8, 8) with a small reference(), "rgb-gan-128" (3, 128, 128) with no classifier,
-  "rgb-vae-16x24" (3, 16, 24) with no reference (decoded prior samples);
+  "rgb-vae-128" (3, 128, 128) with a small reference(), "rgb-vae-16x24" (3, 16, 24) with no
+  reference (decoded prior samples);
 - hostile ones (see HOSTILE): each breaks one rule of the contract.
 """
 from __future__ import annotations
@@ -104,6 +105,7 @@ SOURCES = {
     "grey-vae-8": lambda name: numpy_model("vae", 3, (1, 8, 8), extra_attrs=f"name = {name!r}", methods=SMALL_REFERENCE),
     "rgb-gan-128": lambda name: numpy_model("gan", 6, (3, 128, 128), extra_attrs=f"name = {name!r}", methods=GAN_SAMPLE),
     "rgb-vae-16x24": lambda name: numpy_model("vae", 4, (3, 16, 24), extra_attrs=f"name = {name!r}"),
+    "rgb-vae-128": lambda name: numpy_model("vae", 6, (3, 128, 128), extra_attrs=f"name = {name!r}", methods=SMALL_REFERENCE),
 }
 
 # name -> (source, words the reason must contain)

@@ -20,7 +20,8 @@ from playground import inpaint as ip
 from playground.imaging import to_uint8
 
 SHAPES = "shapes-vae"
-ADAPTERS = {"rgb-vae": (3, 32, 32), "gan": (1, 16, 24), "grey-vae-8": (1, 8, 8), "rgb-vae-16x24": (3, 16, 24)}
+ADAPTERS = {"rgb-vae": (3, 32, 32), "gan": (1, 16, 24), "grey-vae-8": (1, 8, 8), "rgb-vae-16x24": (3, 16, 24),
+            "rgb-vae-128": (3, 128, 128)}
 
 
 @pytest.fixture(scope="module")
@@ -236,10 +237,10 @@ def test_spot_anomalies_for_the_shapes_vae_ranks_in_colour_and_hides_the_builtin
     assert "not part of it" in text(at)
 
 
-@pytest.mark.parametrize("name", ["rgb-vae", "grey-vae-8", "rgb-vae-16x24"])
+@pytest.mark.parametrize("name", ["rgb-vae", "grey-vae-8", "rgb-vae-16x24", "rgb-vae-128"])
 def test_spot_anomalies_for_an_adapter_vae_ranks_by_reconstruction_in_its_size_and_colour(byo, media, name):
     """The 16 most unusual reference images, by reconstruction error, each shown at the model's own
-    size (8x8 grey, 16x24 and 32x32 in colour), enlarged to about 84 pixels."""
+    size (8x8 grey, 16x24, 32x32 and 128x128 in colour), enlarged to about 84 pixels."""
     a, (c, h, w) = byo[name], ADAPTERS[name]
     images = models.reference(a.dataset)[0]
     errors = anomaly.reconstruction_error(a, a.as_input(images))

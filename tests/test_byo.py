@@ -26,7 +26,7 @@ def quick_timeout(monkeypatch):
 
 @pytest.mark.parametrize("kind, shape", [("grey-vae", (1, 28, 28)), ("rgb-vae", (3, 32, 32)), ("gan", (1, 16, 24)),
                                          ("grey-vae-8", (1, 8, 8)), ("rgb-gan-128", (3, 128, 128)),
-                                         ("rgb-vae-16x24", (3, 16, 24))])
+                                         ("rgb-vae-128", (3, 128, 128)), ("rgb-vae-16x24", (3, 16, 24))])
 def test_an_adapter_is_a_latent_model(tmp_path, kind, shape):
     m = models.load(str(byo_models.write(tmp_path, kind)))
     assert (m.kind, m.image_shape, m.name) == ("gan" if "gan" in kind else "vae", shape, kind)

@@ -1,7 +1,7 @@
 """Every page, for models brought by their person (adapter files written by the tests): a grey
 28x28 VAE with classes, an RGB 32x32 VAE, and a 16x24 GAN with no classifier for its data; and the
 edges of "any size from 8x8 to 128x128, 1 or 3 channels": a grey 8x8 VAE, an RGB 128x128 GAN with
-no classifier and an RGB 16x24 VAE (not square). Each page must render without an exception or an
+no classifier, an RGB 128x128 VAE and an RGB 16x24 VAE (not square). Each page must render without an exception or an
 error, in the model's own size and colour."""
 import io
 
@@ -18,7 +18,8 @@ from models import adapters, sources
 PAGES = ["views/map.py", "views/drag.py", "views/interpolate.py", "views/upload.py", "views/sample.py",
          "views/model.py", "views/inpaint.py", "views/anomaly.py", "views/quality.py", "views/judge.py"]
 SHAPES = {"grey-vae": (1, 28, 28), "rgb-vae": (3, 32, 32), "gan": (1, 16, 24),
-          "grey-vae-8": (1, 8, 8), "rgb-gan-128": (3, 128, 128), "rgb-vae-16x24": (3, 16, 24)}
+          "grey-vae-8": (1, 8, 8), "rgb-gan-128": (3, 128, 128), "rgb-vae-128": (3, 128, 128),
+          "rgb-vae-16x24": (3, 16, 24)}
 GANS = [name for name in SHAPES if "gan" in name]
 VAES = [name for name in SHAPES if name not in GANS]
 
