@@ -139,6 +139,31 @@ def test_browser_inverse_gives_the_servers_code(scripts_page, name, method, kind
     np.testing.assert_allclose(got, want, atol=1e-5 * scale, rtol=0)
 
 
+def test_browser_inverse_on_a_70000_point_map_is_the_servers_k_d_tree(scripts_page):
+    """All 70,000 Fashion-MNIST images make a map this large (Debian's data set installed): the
+    browser searches every point (latent_inverse.js `nearest`) where the server's KNNInverse uses a
+    k-d tree from 4,096 points; both must find the same neighbours and give the same code, between
+    clusters, right on points, and at the last points of the map."""
+    from playground.dragmap import denormalise, full_extent
+    from playground.projection import KNNInverse
+    rng = np.random.default_rng(70)
+    n, dim = 70_000, 16
+    centres = rng.uniform(-120, 120, (10, 2))
+    source = (centres[rng.integers(0, 10, n)] + rng.normal(0, 9, (n, 2))).astype(np.float32)
+    target = rng.standard_normal((n, dim)).astype(np.float32)
+    inv = KNNInverse(k=8, power=2.0, keep_norm=True).fit(source, target)
+    assert len(source) >= inv.TREE_MIN                       # the server's side is the k-d tree
+    extent = full_extent(source)
+    desc = {"kind": "knn", "extent": extent.tolist(), "dim": dim, "n": n, "k": inv.k_,
+            "power": inv.power, "keep_norm": inv.keep_norm, "eps": inv.eps}
+    blob = source.astype("<f4").tobytes() + target.astype("<f4").tobytes()
+    on_points = np.clip((source[np.r_[:10, n - 10:n]] - extent[:, 0]) / (extent[:, 1] - extent[:, 0]), 0, 1)
+    uvs = np.concatenate([np.round(rng.uniform(0, 1, (200, 2)), 5), on_points])
+    got = np.array(scripts_page.evaluate(INVERT_ALL, [desc, b64(blob), uvs.tolist()]), np.float32)
+    want = np.stack([inv.predict(denormalise(uv, extent)[None])[0] for uv in uvs])
+    np.testing.assert_allclose(got, want, atol=1e-5 * np.abs(want).max(), rtol=0)
+
+
 # ---- the drag page --------------------------------------------------------------------------------
 
 FRAME_AT_CURSOR = """() => { const s = window.__latentDrag;
