@@ -563,6 +563,21 @@ def test_opening_the_page_on_a_fresh_server_starts_warming_the_worker(monkeypatc
     assert len(made) == 1                                   # one per server, not one per run
 
 
+def test_a_wrong_training_setting_is_said_on_the_page_not_a_traceback(monkeypatch):
+    """The worker is made when the page opens, so a LATENT_PLAYGROUND_TRAIN_* value the server was
+    started with that is out of range or not a number is met there: the page says which and why,
+    with no exception box and no knobs to press Train with; no worker is made."""
+    monkeypatch.setattr(jobs, "_worker", None)
+    for raw, words in (("abc", "expected a whole number from 1 to 64"), ("0", "=0: expected a whole number")):
+        monkeypatch.setenv(jobs.RUNS_ENV, raw)
+        at = open_train()
+        assert not at.exception, at.exception
+        assert f"{jobs.RUNS_ENV}" in said(at) and words in said(at), said(at)
+        assert "Training is not available on this server" in said(at)
+        assert not [b for b in at.button if b.key == "train_start"]
+        assert jobs._worker is None
+
+
 def test_a_tab_reloaded_mid_run_finds_the_run_still_training(tiny):
     """A reload is a new session that only has the URL: `job=` brings it back to the run, which is
     still training, can still be stopped from there and saved; a name that was taken is said."""

@@ -69,8 +69,13 @@ def stop_training() -> None:
 
 
 first_visit()
-jobs.worker()       # made when the page first opens on a server, not by the first Train press: its thread
+try:
+    jobs.worker()   # made when the page first opens on a server, not by the first Train press: its thread
                     # starts the training process and warms torch and the data while the person chooses
+except ValueError as e:     # a LATENT_PLAYGROUND_TRAIN_* setting the server was started with is wrong
+    st.error(f"Training is not available on this server: {e}. Whoever runs the server can fix the "
+             "setting and restart it; the other pages work.", icon=":material/settings_alert:")
+    st.stop()
 for knob in KNOBS:                        # widgets of another page's run were dropped: restore them
     if K + knob not in ss:
         ss[K + knob] = ss._train_cfg[knob]
