@@ -125,9 +125,15 @@ def warm_worker() -> float:
     Returns the seconds it took (what the first Train press on a fresh server waits for too)."""
     t = time.monotonic()
     w = jobs.worker()
-    jid = w.submit(lambda ctx: None, "bench warm-up")
-    while tv.is_active(w.poll(jid)):
+    from playground import train_process
+    # run on the worker's thread, after its warm-up: that thread's training process must be ready
+    # (the worker serves jobs even when its warm-up failed; this says so instead of timing it)
+    jid = w.submit(lambda ctx: train_process.trainer().ready(ctx), "bench warm-up")
+    while tv.is_active(s := w.poll(jid)):
         time.sleep(0.01)
+    if s["state"] != "done":
+        print(f"NOTE: the worker's training process is not ready ({s['state']}: {s['error']}); "
+              "the time below is not a warm-up's")
     return time.monotonic() - t
 
 
@@ -170,6 +176,14 @@ def page_run(cfg: LabConfig, cold: bool) -> None:
         print(f"default run ended {s['state']}: {s['error']}")
         return
     run = s["result"]
+    if start is None:
+        print("NOTE: the step-0 snapshot was not seen: the first epoch below is timed from the submit "
+              "and includes the start")
+    missing = [k for k, v in (("first loss point", first_loss), ("first latent map", first_map),
+                              ("finished run", done)) if v is None]
+    if missing:
+        print(f"NOTE: never seen on the server side: {', '.join(missing)} (printed as nan)")
+    first_loss, first_map, done = (float("nan") if v is None else v for v in (first_loss, first_map, done))
     arrivals = [start if start is not None else t0] + [epoch_at[k] for k in sorted(epoch_at)]
     per_epoch = np.diff(arrivals)
     own = np.diff([0.0] + [e["seconds"] for e in run.epochs])
