@@ -13,10 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from playground.allocator import limit_arenas  # noqa: E402
+from playground.allocator import limit_arenas, map_large_blocks  # noqa: E402
 from playground.openmp import idle_threads_sleep  # noqa: E402
 
 limit_arenas()           # before any thread mallocs: see playground/allocator.py
+map_large_blocks()       # before anything allocates much: see playground/allocator.py
 idle_threads_sleep()     # before anything loads torch: see playground/openmp.py
 
 import streamlit as st  # noqa: E402
