@@ -22,6 +22,7 @@ import numpy as np
 
 import models
 
+from .batches import images_per_batch
 from .projection import KNNInverse, Progress, make
 
 from .map_keys import GAN_POINTS, GAN_SEED, MAP_VERSION, decode_y, encode_y, map_file, map_key  # noqa: F401
@@ -193,7 +194,7 @@ class MapCodes:
     key_params: dict = field(default_factory=dict)     # how `space` was made, for the cache name
 
 
-ENCODE_BATCH = 2000
+ENCODE_BATCH = 2000      # images encoded at once, at most; fewer when big (batches.images_per_batch)
 
 
 def vae_codes(model, reference, say: Progress) -> MapCodes:
@@ -202,17 +203,17 @@ def vae_codes(model, reference, say: Progress) -> MapCodes:
     training = getattr(reference, "training", None)
     images, labels = (reference.images, reference.labels) if training is not None else reference
     shape = tuple(getattr(model, "image_shape", models.latent_model.IMAGE_SHAPE))
-    parts = []
-    for start in range(0, len(images), ENCODE_BATCH):
+    parts, step = [], images_per_batch(shape, most=ENCODE_BATCH)     # 170 at a time at 3 x 128 x 128
+    for start in range(0, len(images), step):
         say(0.2 * start / len(images), f"Step 1 of 2, encoding {len(images):,} images: {start:,} done…")
-        parts.append(model.encode(models.latent_model.stored_to_input(images[start:start + ENCODE_BATCH], shape)))
+        parts.append(model.encode(models.latent_model.stored_to_input(images[start:start + step], shape)))
     z = np.concatenate(parts) if parts else np.zeros((0, model.latent_dim), np.float32)
     source = "true class" if len(getattr(model, "class_names", "ab")) > 1 else NO_CLASSIFIER_SOURCE
     return MapCodes(z, images, source, (images, None), space=z, labels=labels, training=training)
 
 
 PIXEL_BUDGET = 1024      # a map laid out by pixels: each image averaged down to at most this many numbers
-DECODE_BATCH = 256       # GAN samples decoded at once for a map laid out by pixels
+DECODE_BATCH = 256       # GAN samples decoded at once for a map laid out by pixels, at most (fewer when big)
 
 
 def area_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -264,17 +265,20 @@ def gan_codes(model, classifier, say: Progress) -> MapCodes:
     classifier (a model brought by its person): laid out by the decoded pixels (`pixel_features`:
     averaged down to at most PIXEL_BUDGET numbers, decoded in batches), one colour."""
     z = model.sample(GAN_POINTS, seed=GAN_SEED)
-    say(0.0, "Step 1 of 2, decoding GAN samples…")
     if classifier is None:        # in batches: only the stored images and the averaged pixels stay
         images, space = [], []
-        for start in range(0, len(z), DECODE_BATCH):
-            x = model.decode(z[start:start + DECODE_BATCH])
+        shape = tuple(getattr(model, "image_shape", models.latent_model.IMAGE_SHAPE))
+        step = images_per_batch(shape, most=DECODE_BATCH)
+        for start in range(0, len(z), step):
+            say(0.2 * start / len(z), f"Step 1 of 2, decoding {len(z):,} GAN samples: {start:,} done…")
+            x = model.decode(z[start:start + step])
             images.append(models.latent_model.input_to_stored(x))
             space.append(pixel_features(x))
         return MapCodes(z, np.concatenate(images), NO_CLASSIFIER_SOURCE, (None, None),
                         embed=pixel_embedder(model), space=np.concatenate(space),
                         labels=np.zeros(len(z), np.int64),
                         key_params=dict(pixels=f"area, at most {PIXEL_BUDGET}", n=GAN_POINTS, seed=GAN_SEED))
+    say(0.0, "Step 1 of 2, decoding GAN samples…")
     decoded = model.decode(z)
     images = models.latent_model.input_to_stored(decoded)
 

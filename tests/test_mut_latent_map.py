@@ -466,3 +466,84 @@ def test_the_user_map_cache_is_read_from_the_environment_at_call_time(tmp_path, 
     assert lm.user_maps() == tmp_path / "set-later" / "maps"
     built = lm.build_map(FakeVAE(), "pca", ref, cache_dirs=[])          # default write_dir
     assert (tmp_path / "set-later" / "maps" / built.cache_name).is_file()
+
+
+# ---- any size (issue 10): batches by bytes, the pixel map's cache name, its progress ---------------
+
+class BigVAE:
+    """A stand-in VAE of 3 x 128 x 128 images that records the float32 bytes of each batch it is
+    given; its code of an image is the image's first pixel in each channel."""
+    kind, latent_dim, image_shape = "vae", 3, (3, 128, 128)
+
+    def __init__(self):
+        self.name, self.card, self.batches = "big-vae", {"weights": {"sha256": "e" * 64}}, []
+
+    def encode(self, x):
+        assert x.dtype == np.float32 and x.shape[1:] == self.image_shape
+        self.batches.append(x.nbytes)
+        return np.ascontiguousarray(x[:, :, 0, 0])
+
+
+class BigGAN(FakeGAN):
+    """FakeGAN at 3 x 128 x 128 (a flat colour per sample), recording the bytes of each decoding."""
+    image_shape = (3, 128, 128)
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.batches = []
+
+    def decode(self, z):
+        z = np.asarray(z, np.float32)
+        v = 1 / (1 + np.exp(-z[:, :1] * np.array([1, -1, 0.5], np.float32)))     # (n, 3)
+        out = np.broadcast_to(v[:, :, None, None], (len(z), 3, 128, 128)).astype(np.float32)
+        self.batches.append(out.nbytes)
+        return out
+
+
+def test_a_128x128_rgb_reference_set_is_encoded_within_the_byte_budget():
+    """5,000 reference images of 3 x 128 x 128 (the most an adapter's --reference keeps) are 983 MB
+    as float32: the map converts and encodes them batch by batch, each at most 32 MB of pixels
+    (2,000 at a time were 393 MB), every image once and in order."""
+    from models.adapters import MAX_REFERENCE
+    from playground.batches import BATCH_BYTES
+    n = MAX_REFERENCE
+    shade = (np.arange(n) % 256).astype(np.uint8)
+    images = np.broadcast_to(shade[:, None, None, None], (n, 3, 128, 128))      # no memory of its own
+    m = BigVAE()
+    codes = lm.map_codes(m, (images, np.zeros(n, np.int64)))
+    assert max(m.batches) <= BATCH_BYTES == 2 ** 25, [b / 2 ** 20 for b in m.batches[:3]]
+    assert len(m.batches) > 1 and sum(m.batches) == n * 3 * 128 * 128 * 4
+    np.testing.assert_allclose(codes.z * 255, np.repeat(shade[:, None], 3, 1), atol=1e-3)   # in order
+
+
+def test_a_128x128_rgb_gan_without_classifier_decodes_within_the_byte_budget_and_says_how_far(monkeypatch):
+    """The map of a GAN with no classifier decodes its samples in batches of at most 32 MB of
+    pixels (256 at a time were 50 MB at 3 x 128 x 128) and the progress bar moves while it does:
+    several 'n done' steps before the projection, each further on than the one before."""
+    from playground.batches import BATCH_BYTES
+    monkeypatch.setattr(lm, "GAN_POINTS", 600)
+    g, calls = BigGAN(), []
+    built = lm.build_map(g, "pca", None, None, cache_dirs=[], write_dir=None,
+                         progress=lambda f, t: calls.append((round(f, 4), t)))
+    assert max(g.batches) <= BATCH_BYTES and len(g.batches) == 4, g.batches      # 170 + 170 + 170 + 90
+    decoding = [(f, t) for f, t in calls if t.startswith("Step 1 of 2")]
+    assert decoding == [(round(0.2 * s / 600, 4), f"Step 1 of 2, decoding 600 GAN samples: {s:,} done…")
+                        for s in (0, 170, 340, 510)], decoding
+    assert calls[len(decoding)] == (0.2, "Step 2 of 2, projecting 600 points…")
+    assert built.images.shape == (600, 3, 128, 128) and built.space.shape == (600, 3 * 18 * 18)
+
+
+def test_the_pixel_maps_cache_name_says_how_its_pixels_were_made(tmp_path, monkeypatch):
+    """A GAN map laid out by averaged pixels is a new map: a file cached under the name it had before
+    the pixels were averaged (no word of how they were made) is never read for it, and a different
+    averaging is a different name again."""
+    monkeypatch.setattr(lm, "GAN_POINTS", 200)
+    g = FakeGAN()
+    old_name = lm.map_file(g.name, "pca", lm.cache_key(g, "pca", None, None, params=params("pca")))
+    np.savez(tmp_path / old_name, **lm.encode_y(np.ones((200, 2), np.float32)))    # readable, right size
+    built = lm.build_map(g, "pca", None, None, cache_dirs=[tmp_path], write_dir=tmp_path)
+    assert not built.from_cache and built.cache_name != old_name
+    assert lm.build_map(g, "pca", None, None, cache_dirs=[tmp_path], write_dir=None).from_cache   # its own
+    monkeypatch.setattr(lm, "PIXEL_BUDGET", 512)
+    other = lm.build_map(g, "pca", None, None, cache_dirs=[tmp_path], write_dir=None)
+    assert not other.from_cache and other.cache_name not in (built.cache_name, old_name)
