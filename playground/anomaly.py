@@ -38,7 +38,8 @@ import torch
 import torch.nn.functional as F
 
 from models.adapters import is_adapter   # noqa: F401  (the views call anomaly.is_adapter)
-from models.latent_model import IMAGE_SHAPE, as_images
+from models.latent_model import IMAGE_SHAPE, as_images, stored_to_input
+from playground.batches import images_per_batch
 
 SCORES = ("recon", "elbo", "complexity", "excess")
 LABELS = {
@@ -50,7 +51,7 @@ LABELS = {
 SHORT = {"recon": "recon error", "elbo": "−ELBO", "complexity": "PNG-corrected",
          "excess": "above the floor"}          # table columns
 UNITS = {"recon": "MSE", "elbo": "nats", "complexity": "bits", "excess": "nats"}
-BATCH = 500
+BATCH = 500              # images scored at once, at most; fewer when big (batches.images_per_batch)
 
 
 def _images(images, shape=None) -> torch.Tensor:
@@ -65,6 +66,20 @@ def _images(images, shape=None) -> torch.Tensor:
     return as_images(images, shape)
 
 
+def _batch_of(images, shape) -> torch.Tensor:
+    """One batch as float32 (N, C, H, W): uint8 images as reference sets store them are converted
+    here, a batch at a time; float ones validated (`_images`)."""
+    a = images if isinstance(images, torch.Tensor) else np.asarray(images)
+    return torch.from_numpy(stored_to_input(a, shape)) if a.dtype == np.uint8 else _images(a, shape)
+
+
+def _step(model) -> int:
+    return images_per_batch(model.image_shape, most=BATCH)      # 170 at a time at 3 x 128 x 128
+
+
+def _noise(n: int, samples: int, d: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.randn((n, samples, d), generator=g)
 
 
 ADAPTER_WHY = ("an adapter gives the posterior mean and decoded images only, not the decoder's "
@@ -90,15 +105,15 @@ def reconstruction_error(model, images, **inversion) -> np.ndarray:
     if len(x) == 0:
         return np.zeros(0)
     if model.kind == "vae" and is_adapter(model):
+        step = _step(model)
         out = [((model.decode(model.encode(xb)) - xb) ** 2).reshape(len(xb), -1).mean(1)
-               for xb in (x[i:i + BATCH].numpy() for i in range(0, len(x), BATCH))]
+               for xb in (x[i:i + step].numpy() for i in range(0, len(x), step))]
         return np.concatenate(out).astype(np.float64)
     if model.kind == "vae":
-        vae = model.modules["vae"]
-        out = []
+        vae, out, step = model.modules["vae"], [], _step(model)
         with torch.inference_mode():
-            for i in range(0, len(x), BATCH):
-                xb = x[i:i + BATCH]
+            for i in range(0, len(x), step):
+                xb = x[i:i + step]
                 rec = torch.sigmoid(vae.decode_logits(vae.encode(xb)[0]))
                 out.append((rec - xb).pow(2).flatten(1).mean(1))
         return torch.cat(out).double().numpy()
@@ -110,22 +125,24 @@ def reconstruction_error(model, images, **inversion) -> np.ndarray:
     raise TypeError(f"{model.name} is a {model.kind}: it does not reconstruct images")
 
 
-def neg_elbo(model, images, samples: int = 1, importance: bool = False, seed: int = 0) -> np.ndarray:
+def neg_elbo(model, images, samples: int = 1, importance: bool = False, seed: int = 0,
+             noise: torch.Tensor | None = None) -> np.ndarray:
     """(N,) -ELBO in nats (see the module doc). The noise is drawn once for the whole batch from
-    `seed`, so the same images in the same order give the same values."""
+    `seed`, so the same images in the same order give the same values; `noise` (N, samples,
+    latent_dim) replaces it (`score_table` gives each batch its rows of the whole set's)."""
     _needs_vae(model, "elbo")
     if samples < 1:
         raise ValueError("samples must be at least 1")
     x = _images(images, model.image_shape)
     if len(x) == 0:
         return np.zeros(0)
-    vae = model.modules["vae"]
-    g = torch.Generator().manual_seed(int(seed))
-    eps = torch.randn((len(x), samples, model.latent_dim), generator=g)
-    out = []
+    vae, out, step = model.modules["vae"], [], _step(model)
+    eps = _noise(len(x), samples, model.latent_dim, seed) if noise is None else noise
+    if tuple(eps.shape) != (len(x), samples, model.latent_dim):
+        raise ValueError(f"noise must have shape {(len(x), samples, model.latent_dim)}; got {tuple(eps.shape)}")
     with torch.inference_mode():
-        for i in range(0, len(x), BATCH):
-            xb, eb = x[i:i + BATCH], eps[i:i + BATCH]
+        for i in range(0, len(x), step):
+            xb, eb = x[i:i + step], eps[i:i + step]
             n = len(xb)
             mu, logvar = vae.encode(xb)
             std = (0.5 * logvar).exp()
@@ -181,15 +198,28 @@ def entropy_floor(images) -> np.ndarray:
 def score_table(model, images, samples: int = 1, seed: int = 0) -> dict[str, np.ndarray]:
     """Every score the model can give (`available_scores`), the -ELBO computed once for all three
     that use it. A GAN's reconstruction error needs inversion: not computed here (too slow for a
-    set), so a GAN gets an empty table; an adapter VAE gets its reconstruction error alone."""
+    set), so a GAN gets an empty table; an adapter VAE gets its reconstruction error alone.
+    `images`: float32 (N, C, H, W) in [0, 1], or uint8 as reference sets store them (grey (N, H, W)
+    or (N, 1, H, W), colour (N, 3, H, W)). Scored a batch at a time, each converted to float32 only
+    then (`batches.BATCH_BYTES` of pixels at most: 5,000 RGB 128 x 128 images are 983 MB at once),
+    with the same values as in one go (the ELBO's noise is drawn once for the whole set)."""
     if model.kind != "vae":
         return {}
-    x = _images(images, model.image_shape)
-    if is_adapter(model):
-        return dict(recon=reconstruction_error(model, x))
-    elbo = neg_elbo(model, x, samples, seed=seed)
-    return dict(recon=reconstruction_error(model, x), elbo=elbo,
-                complexity=elbo / math.log(2) - png_bits(x), excess=elbo - entropy_floor(x))
+    n, step, adapter = len(images), _step(model), is_adapter(model)
+    if samples < 1 and not adapter:
+        raise ValueError("samples must be at least 1")
+    eps = None if adapter else _noise(n, samples, model.latent_dim, seed)
+    parts = []
+    for i in range(0, n, step):
+        x = _batch_of(images[i:i + step], model.image_shape)
+        if adapter:
+            parts.append(dict(recon=reconstruction_error(model, x)))
+            continue
+        elbo = neg_elbo(model, x, samples, noise=eps[i:i + step])
+        parts.append(dict(recon=reconstruction_error(model, x), elbo=elbo,
+                          complexity=elbo / math.log(2) - png_bits(x), excess=elbo - entropy_floor(x)))
+    return {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
+            for k in available_scores(model)}
 
 
 def scores(model, images, score: str = "recon", **options) -> np.ndarray:

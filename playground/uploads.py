@@ -51,11 +51,15 @@ def encode_images(model, images: np.ndarray, progress=None) -> Encoded:
 
 def reference_errors(model, ref_images: np.ndarray, n: int | None = None, progress=None) -> np.ndarray:
     """The same error for reference images (uint8, as stored): all of them for a VAE; for a GAN,
-    whose inversion costs about a second per image here, a fixed random subset of `n`."""
-    x = to_float(ref_images)
+    whose inversion costs about a second per image here, a fixed random subset of `n`. Converted a
+    batch at a time (5,000 RGB 128 x 128 images are 983 MB as float32, and as much again decoded)."""
     if model.kind == "gan":
-        x = x[np.random.default_rng(0).permutation(len(x))[:n or GAN_REFERENCE_IMAGES]]
-    return encode_images(model, x, progress).mse
+        picked = np.random.default_rng(0).permutation(len(ref_images))[:n or GAN_REFERENCE_IMAGES]
+        return encode_images(model, to_float(np.asarray(ref_images)[picked]), progress).mse
+    from playground.batches import images_per_batch
+    step = images_per_batch(getattr(model, "image_shape", (1, 28, 28)))
+    return np.concatenate([encode_images(model, to_float(ref_images[i:i + step])).mse
+                           for i in range(0, len(ref_images), step)] or [np.zeros(0, np.float32)])
 
 
 def errors_file(model) -> str:

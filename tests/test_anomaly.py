@@ -202,3 +202,68 @@ def test_score_map_colours_each_point_by_its_score_and_refuses_mismatched_sets()
     assert list(fig.data[1].customdata) == [999, 3] and list(fig.data[1].text) == ["1", "2"]
     with pytest.raises(ValueError, match="same images"):
         score_map(y, values[:500], labels, [str(c) for c in range(10)], score_label="s", unit="u")
+
+
+# ---- any size (issue 10): a reference set scored in batches of at most 32 MB of pixels --------------
+
+class BigAdapterVAE:
+    """A stand-in adapter VAE of 3 x 128 x 128 images that records the float32 bytes of each batch
+    it encodes; it reconstructs every image as flat grey 0.5."""
+    kind, latent_dim, image_shape, name = "vae", 2, (3, 128, 128), "big-adapter"
+    card = {"kind": "vae", "source": {"type": "adapter"}}
+
+    def __init__(self):
+        self.batches = []
+
+    def encode(self, x):
+        self.batches.append(x.nbytes)
+        return np.zeros((len(x), 2), np.float32)
+
+    def decode(self, z):
+        return np.broadcast_to(np.float32(0.5), (len(z), 3, 128, 128))
+
+
+def test_a_128x128_rgb_reference_set_is_scored_within_the_byte_budget():
+    """Spot anomalies scores up to 5,000 reference images; at 3 x 128 x 128 they are 983 MB as
+    float32 at once (500 at a time: 98 MB). Given as stored (uint8), they are converted and scored
+    a batch of at most 32 MB at a time, every image once, in order."""
+    from models.adapters import MAX_REFERENCE
+    from playground.batches import BATCH_BYTES
+    shade = (np.arange(MAX_REFERENCE) % 256).astype(np.uint8)
+    images = np.broadcast_to(shade[:, None, None, None], (MAX_REFERENCE, 3, 128, 128))   # no memory
+    m = BigAdapterVAE()
+    table = anomaly.score_table(m, images)
+    assert max(m.batches) <= BATCH_BYTES == 2 ** 25, [b / 2 ** 20 for b in m.batches[:3]]
+    assert len(m.batches) > 1 and sum(m.batches) == images.size * 4
+    assert list(table) == ["recon"]
+    np.testing.assert_allclose(table["recon"], (shade / 255 - 0.5) ** 2, rtol=1e-4, atol=1e-7)
+
+
+def test_a_set_scored_in_batches_as_stored_gives_the_values_of_one_go(mnist_vae, monkeypatch):
+    """Images as stored (uint8), scored 37 at a time, give every score of the float images scored
+    in one go: each batch gets its own rows of the set's ELBO noise, not a fresh draw."""
+    from playground import batches
+    stored = models.reference("mnist")[0][:100]
+    whole = anomaly.score_table(mnist_vae, stored.astype(np.float32)[:, None] / 255, seed=3)
+    monkeypatch.setattr(batches, "BATCH_BYTES", 37 * 784 * 4)
+    assert anomaly._step(mnist_vae) == 37
+    for images in (stored, stored[:, None]):                   # grey as (N, H, W) and (N, 1, H, W)
+        table = anomaly.score_table(mnist_vae, images, seed=3)
+        assert list(table) == list(anomaly.SCORES)
+        for s in anomaly.SCORES:
+            np.testing.assert_allclose(table[s], whole[s], rtol=1e-5, atol=1e-4, err_msg=s)
+
+
+def test_the_encode_pages_reference_errors_are_measured_within_the_byte_budget():
+    """The errors an upload is ranked against (the Encode page; Spot anomalies' flag): every
+    reference image of a VAE, converted and reconstructed a batch of at most 32 MB at a time (all
+    5,000 at once were 983 MB as float32, and as much again decoded), every image once, in order."""
+    from models.adapters import MAX_REFERENCE
+    from playground.batches import BATCH_BYTES
+    from playground.uploads import reference_errors
+    shade = (np.arange(MAX_REFERENCE) % 256).astype(np.uint8)
+    images = np.broadcast_to(shade[:, None, None, None], (MAX_REFERENCE, 3, 128, 128))
+    m = BigAdapterVAE()
+    err = reference_errors(m, images)
+    assert max(m.batches) <= BATCH_BYTES and sum(m.batches) == images.size * 4, m.batches[:3]
+    np.testing.assert_allclose(err, (shade / 255 - 0.5) ** 2, rtol=1e-4, atol=1e-7)
