@@ -373,7 +373,9 @@ def _build(path: Path, reference_dir: Path | None) -> AdapterModel:
         raise AdapterError(path, "; ".join(problems))
     card = {"format": FORMAT, "name": name, "kind": kind, "architecture": {},
             "latent_dim": int(d), "image_shape": list(shape),
-            "dataset": {"name": f"{PREFIX}{name}:{sha[:12]}", "source": f"adapter {path.name}"},
+            "dataset": {"name": f"{PREFIX}{name}:{sha[:12]}" + (        # its --reference folder's set
+                f":{hashlib.sha256(str(reference_dir).encode()).hexdigest()[:12]}" if reference_dir else ""),
+                "source": f"adapter {path.name}"},
             "class_names": list(names) if names else ["image"],
             "classifier": None, "training": {}, "metrics": {},
             "weights": {"file": path.name, "sha256": sha, "bytes": path.stat().st_size},

@@ -257,7 +257,8 @@ def latent_map(name: str, method: str, *, quiet: bool = False, points: int | Non
 
     data = (mp.pool_stamp(m.dataset, models.CHECKPOINTS, points) if points is not None else
             (str(models.CHECKPOINTS), reference_stamp(m.dataset)) if m.kind == "vae" else None)
-    key = (name, m.card["weights"]["sha256"], method, points, data)     # and the images mapped
+    folder = str((m.card.get("source") or {}).get("reference"))       # an adapter's --reference
+    key = (name, m.card["weights"]["sha256"], method, points, data, folder)   # and the images mapped
     return _MAPS.get(key + ((clf.card["weights"]["sha256"],) if clf is not None else ()), build)
 
 
@@ -270,12 +271,12 @@ def weights_sha(name: str) -> str:
 def reference_errors(name: str):
     """`uploads.ReferenceErrors` (errors, source, warning) of the model's reference set, cached per
     weights."""
-    return _reference_errors(name, weights_sha(name))
+    return _reference_errors(name, weights_sha(name), load_model(name).dataset)   # an adapter's: its folder
 
 
 @cache_data(show_spinner="Measuring how well the model reproduces reference images (once per model)…",
                max_entries=32, max_bytes=32 * MB)
-def _reference_errors(name: str, sha: str):
+def _reference_errors(name: str, sha: str, dataset: str):
     """`uploads.ReferenceErrors`: a VAE's errors on the whole reference set; a GAN's from the
     inversions shipped in checkpoints/maps, or (visibly, with the reason) a few inverted now."""
     from playground.latent_map import shipped_maps
@@ -325,19 +326,22 @@ def reference_space(name: str):
     m = load_model(name)
     clf = classifier_or_none(m) if m.kind == "gan" else None
     clf_sha = clf.card["weights"]["sha256"] if clf is not None else None
-    return _reference_space(name, weights_sha(name), clf_sha)
+    return _reference_space(name, weights_sha(name), clf_sha, m.dataset)     # an adapter's: its folder
 
 
 @cache_data(show_spinner=False, max_entries=32, max_bytes=256 * MB)
-def _reference_space(name: str, sha: str, classifier_sha: str | None):
+def _reference_space(name: str, sha: str, classifier_sha: str | None, dataset: str):
     """VAE: the reference codes; GAN: the classifier's features of the reference images, or
     without a classifier their pixels (the space a GAN's map is laid out in then)."""
     m = load_model(name)
     images, labels = reference(m.dataset)
-    x = m.as_input(images)
-    if m.kind == "vae":
-        space = m.encode(x)
+    if m.kind == "vae":               # a batch at a time: 5,000 RGB 128 x 128 images are 983 MB as float32
+        from playground.batches import images_per_batch
+        step = images_per_batch(m.image_shape)
+        space = np.concatenate([m.encode(m.as_input(images[i:i + step])) for i in range(0, len(images), step)]
+                               or [np.zeros((0, m.latent_dim), np.float32)])
     else:
+        x = m.as_input(images)
         space = classifier_for(m).features(x) if classifier_sha else x.reshape(len(x), -1)
     return images, space, labels
 

@@ -465,9 +465,7 @@ def test_a_models_reference_folder_makes_its_map_and_the_page_says_what_was_skip
     VAE's map shows D's readable images, one point each, and says 2 unreadable files were skipped."""
     good = {"command line": 5, "environment": 7}[how]
     ref = reference_folder(tmp_path / "ref", good)
-    # each its own name: the same adapter file content with another folder in the same process
-    # would be served the first folder's map (the in-memory map key holds the weights sha, not the
-    # reference folder; a server gets its folders once, at start)
+    # each its own name (the same file with two folders: the next test)
     name = {"command line": "folder-vae-cli", "environment": "folder-vae-env"}[how]
     path = byo_models.write(tmp_path, name, source=byo_models.numpy_model(
         "vae", 4, (3, 16, 24), extra_attrs=f"name = {name!r}"))
@@ -485,5 +483,53 @@ def test_a_models_reference_folder_makes_its_map_and_the_page_says_what_was_skip
         captions = [str(c.value) for c in at.caption]
         assert f"Reference set: {good} reference images from {ref}; 2 unreadable file(s) skipped." in captions
         assert map_points_shown(at) == good
+    finally:
+        session.listings.clear()
+
+
+def test_the_same_adapter_file_with_two_reference_folders_maps_each_folders_images(tmp_path, monkeypatch):
+    """One adapter file given with --reference A, then (in the same process: another server start
+    in a test run, a script) with --reference B: each map shows its own folder's images, not the
+    first folder's (the adapter's data set name and the in-memory map key hold the folder), and the
+    Encode page ranks and finds neighbours among that folder's images too."""
+    from playground import session
+    path = byo_models.write(tmp_path, "two-folders", source=byo_models.numpy_model(
+        "vae", 4, (3, 16, 24), extra_attrs="name = 'two-folders'"))
+    try:
+        for folder, good in (("a", 5), ("b", 7), ("a", 5)):
+            ref = tmp_path / folder
+            if not ref.exists():
+                reference_folder(ref, good)
+            monkeypatch.setattr("sys.argv", ["app.py", "--model", str(path), "--reference", str(ref)])
+            session.listings.clear()
+            at = run_app(model="two-folders", proj="pca")
+            assert_clean(at, f"--reference {folder}")
+            captions = [str(c.value) for c in at.caption]
+            assert f"Reference set: {good} reference images from {ref}; 2 unreadable file(s) skipped." in captions
+            assert map_points_shown(at) == good, folder
+            # the Encode page's neighbours and error ranking: the same folder's images
+            assert len(session.reference_space("two-folders")[0]) == good, folder
+            assert len(session.reference_errors("two-folders").errors) == good, folder
+    finally:
+        session.listings.clear()
+
+
+def test_the_encode_pages_reference_codes_of_a_128x128_rgb_vae_are_encoded_within_the_byte_budget(tmp_path, monkeypatch):
+    """The Encode page's neighbours are found among the reference images' codes: encoded a batch
+    of at most 32 MB of float32 pixels at a time (300 images of 3 x 128 x 128 at once were 59 MB;
+    an adapter's --reference keeps up to 5,000: 983 MB)."""
+    from playground import session
+    from playground.batches import BATCH_BYTES
+    path = byo_models.write(tmp_path, "rgb-vae-128")
+    monkeypatch.setenv(sources.ENV_MODELS, str(path))
+    session.listings.clear()
+    try:
+        m = session.load_model("rgb-vae-128")
+        batches, encode = [], m.encode
+        monkeypatch.setattr(m, "encode", lambda x: batches.append(np.asarray(x).nbytes) or encode(x))
+        session._reference_space.clear()                      # the same file content may be cached
+        images, space, _ = session.reference_space("rgb-vae-128")
+        assert max(batches) <= BATCH_BYTES and sum(batches) == images.size * 4, batches
+        np.testing.assert_allclose(space, encode(m.as_input(images)), rtol=1e-4, atol=1e-5)   # in order
     finally:
         session.listings.clear()
