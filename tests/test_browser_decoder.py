@@ -6,10 +6,12 @@ headless Chromium, against torch and the server's inverse; then on the drag page
 - the inverse: random map positions give the server's code (learned inverse, exact PCA with the
   hidden components of the cursor's code, the latent plane);
 - the page: held still mid-drag, the preview is the server's exact decoding of that point; when the
-  weights cannot be fetched the page says so and blends the atlas.
+  weights cannot be fetched, or the route is not served, the page says so and the preview is the
+  blend of the four atlas cells around the cursor, following the pointer.
 """
 import base64
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from PIL import Image
 
 import models
 from conftest import ARTIFACTS, GENERATIVE
+from page_js import find_in_page
 from playground.decoder_export import export_decoder
 from playground.decoder_inverse import inverse_desc, map_blob
 
@@ -206,17 +209,70 @@ def test_held_still_mid_drag_the_preview_is_the_servers_exact_decoding(page, app
     page.screenshot(path=str(ARTIFACTS / f"browser-decoder-{model}-{proj}.png"), full_page=True)
 
 
+DRAG_MAP = find_in_page(".dragmap")
+ATLAS_READY = f"""() => {{ const m = {DRAG_MAP}, a = m && m.__dragState && m.__dragState.atlas;
+    return !!(a && a.complete && a.naturalWidth > 0); }}"""
+# the atlas the drag map blends (its red channel: grey levels, base64), its grid and cell size
+ATLAS = f"""() => {{ const s = ({DRAG_MAP}).__dragState, img = s.atlas;
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const px = ctx.getImageData(0, 0, c.width, c.height).data, red = new Uint8Array(px.length / 4);
+    for (let i = 0; i < red.length; i++) red[i] = px[4 * i];
+    let text = '';
+    for (let i = 0; i < red.length; i += 8192) text += String.fromCharCode(...red.subarray(i, i + 8192));
+    return {{ red: btoa(text), width: c.width, height: c.height, n: s.data.n, cell: s.data.cell,
+             cellW: s.data.cell_w || s.data.cell }}; }}"""
+
+
+def atlas_blend(atlas: dict, uv) -> np.ndarray:
+    """The bilinear blend of the four atlas cells around map position uv ((0, 0) bottom left; the
+    atlas's first row of cells is the map's top), in grey levels."""
+    n, h, w = atlas["n"], atlas["cell"], atlas["cellW"]
+    grid = np.frombuffer(base64.b64decode(atlas["red"]), np.uint8).reshape(atlas["height"], atlas["width"])
+    across, down = uv[0] * (n - 1), (1 - uv[1]) * (n - 1)
+    col0, row0 = int(across), int(down)
+    col1, row1 = min(col0 + 1, n - 1), min(row0 + 1, n - 1)
+    wx, wy = across - col0, down - row0
+    cell = lambda row, col: grid[row * h:(row + 1) * h, col * w:(col + 1) * w].astype(float)   # noqa: E731
+    return ((1 - wx) * (1 - wy) * cell(row0, col0) + wx * (1 - wy) * cell(row0, col1)
+            + (1 - wx) * wy * cell(row1, col0) + wx * wy * cell(row1, col1))
+
+
+def drag_and_check_the_blend(page, canvas):
+    """With the decoder failed, press and drag to one map position, then on to another far from it,
+    the pointer held down: at each, the preview must be the blend of the four atlas cells around
+    the cursor (not the black square drawPreview starts from), and differ between the two. Leaves
+    the pointer down."""
+    from test_browser_drag import point_at, preview_pixels
+    page.wait_for_function(ATLAS_READY, timeout=30_000)
+    atlas = page.evaluate(ATLAS)
+    page.mouse.move(*point_at(canvas, 0.1, 0.1))
+    page.mouse.down()
+    shown = []
+    for a, b in [((0.1, 0.1), (0.2, 0.25)), ((0.2, 0.25), (0.8, 0.8))]:
+        for t in np.linspace(0, 1, 10):
+            page.mouse.move(*point_at(canvas, a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])))
+        stats = page.evaluate("() => window.__latentDrag")
+        assert stats["preview"] == "blend" and stats["decodes"] == 0, stats["preview"]
+        np.testing.assert_allclose(stats["cursor"], b, atol=0.01)
+        preview, want = preview_pixels(page).astype(float), atlas_blend(atlas, stats["cursor"])
+        assert want.max() > 100, b                                   # the atlas has an image there
+        assert preview.max() > 100, (b, preview.max())               # an image, not a black square
+        error, blank = np.abs(preview - want).mean(), want.mean()
+        assert error <= 2, (b, error, blank)                         # the blend at the cursor
+        shown.append(preview)
+    moved = np.abs(shown[0] - shown[1]).mean()
+    assert moved > 10, moved                                         # it follows the pointer
+
+
 def test_without_the_weights_the_page_says_so_and_blends_the_atlas(page, app_url):
-    from test_browser_drag import open_drag_page, point_at
-    page.route("**/lp-decoder/**", lambda route: route.abort())
+    from test_browser_drag import open_drag_page
+    page.route("**/lp-decoder/decoder-*", lambda route: route.abort())      # the weights only
     canvas = open_drag_page(page, app_url, "mnist-vae", "tsne")
     page.wait_for_function("() => window.__latentDrag && window.__latentDrag.decoder === 'failed'", timeout=60_000)
-    page.mouse.move(*point_at(canvas, 0.3, 0.35))
-    page.mouse.down()
-    for t in np.linspace(0, 1, 10):
-        page.mouse.move(*point_at(canvas, 0.3 + 0.3 * t, 0.35 + 0.3 * t))
-    stats = page.evaluate("() => window.__latentDrag")
-    assert stats["preview"] == "blend" and stats["decodes"] == 0
+    drag_and_check_the_blend(page, canvas)
     status = page.locator(".dragmap .status")
     assert status.is_visible()
     assert "The in-browser decoder could not start" in status.inner_text(), status.inner_text()
@@ -231,7 +287,7 @@ def test_started_without_the_route_the_page_says_why_and_blends_the_atlas(page):
     the map's points and its atlas (sent inline instead)."""
     from conftest import streamlit_server
     from playground.decoder_page import NOT_SERVED
-    from test_browser_drag import open_drag_page, point_at
+    from test_browser_drag import open_drag_page
     asked = []
     page.on("request", lambda request: asked.append(request.url) if "/lp-decoder/" in request.url else None)
     with streamlit_server("app.py") as (url, _log):
@@ -239,41 +295,29 @@ def test_started_without_the_route_the_page_says_why_and_blends_the_atlas(page):
         page.wait_for_function("() => window.__latentDrag && window.__latentDrag.decoder === 'failed'",
                                timeout=60_000)
         assert page.evaluate("() => window.__latentDrag.decoderError") == NOT_SERVED
-        page.mouse.move(*point_at(canvas, 0.3, 0.35))
-        page.mouse.down()
-        for t in np.linspace(0, 1, 10):
-            page.mouse.move(*point_at(canvas, 0.3 + 0.3 * t, 0.35 + 0.3 * t))
-        stats = page.evaluate("() => window.__latentDrag")
-        assert stats["preview"] == "blend" and stats["decodes"] == 0, stats["preview"]
+        drag_and_check_the_blend(page, canvas)
         status = page.locator(".dragmap .status").inner_text()
         assert f"The in-browser decoder could not start ({NOT_SERVED})" in status, status
         assert "blended from pre-decoded images" in status, status
-        drawn = page.evaluate("""() => { const roots = [document, ...[...document.querySelectorAll('*')]
-            .map(e => e.shadowRoot).filter(Boolean)];
-            const s = roots.map(r => r.querySelector('.dragmap')).find(Boolean).__dragState;
-            return { points: s.data.points.length / 2, atlas: s.atlas.naturalWidth, note: s.pointsNote || '' }; }""")
+        drawn = page.evaluate(f"""() => {{ const s = ({DRAG_MAP}).__dragState;
+            return {{ points: s.data.points.length / 2, atlas: s.atlas.naturalWidth, note: s.pointsNote || '' }}; }}""")
         assert drawn["points"] == 10_000 and drawn["atlas"] > 0 and not drawn["note"], drawn
         page.screenshot(path=str(ARTIFACTS / "browser-decoder-not-served.png"), full_page=True)
         page.mouse.up()
     assert asked == [], asked                      # nothing asked of a route that is not there
 
 
-def drag_and_release(page, canvas, start, end):
-    from test_browser_drag import point_at, settle
-    page.mouse.move(*point_at(canvas, *start))
-    page.mouse.down()
-    for t in np.linspace(0, 1, 8):
-        page.mouse.move(*point_at(canvas, start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])))
-    page.mouse.up()
-    settle(page)                                     # the release's run is done and the server has the cursor
+ASK_DEADLINE_S = 60
 
 
 def test_the_weights_come_over_the_network_once_per_model(page, app_url):
-    """Weights go to the browser once per model and are cached: releases (each one a run that
-    publishes the weights again), a projection switch and back (a new component, so a new worker
-    that asks for the weights again), another model and a second visit: each model's weights come
-    under one URL, over the network once; every later ask is answered by the browser's cache."""
-    from test_browser_drag import open_drag_page, script_idle
+    """Weights go to the browser once per model and are cached: a release (a run that publishes the
+    weights again), a projection switch and back (a new component each time, so a new worker that
+    asks for the weights again), another model and a second visit: each model's weights come under
+    one URL, over the network once; every later ask is answered by the browser's cache. Each step
+    waits until its ask has finished (Playwright reports a request in its own time), no longer."""
+    from test_browser_drag import CAUGHT_UP, point_at
+    shas = {m: models.load(m).card["weights"]["sha256"] for m in ("mnist-vae", "fashion-mnist-gan")}
     asked, transferred = {}, {}
 
     def finished(request):
@@ -284,30 +328,41 @@ def test_the_weights_come_over_the_network_once_per_model(page, app_url):
                 transferred[name] = transferred.get(name, 0) + 1
     page.on("requestfinished", finished)
 
-    canvas = open_drag_page(page, app_url, "mnist-vae", "tsne")
-    decoder_ready(page)
-    for start, end in [((0.2, 0.3), (0.4, 0.5)), ((0.7, 0.2), (0.6, 0.7)), ((0.5, 0.5), (0.3, 0.8))]:
-        drag_and_release(page, canvas, start, end)
-    for proj in ("PCA", "t-SNE"):
+    def asks_finished(model: str, count: int, after: str):
+        """Until `count` asks for the model's weights have finished (under any URL)."""
+        deadline = time.monotonic() + ASK_DEADLINE_S
+        while sum(n for name, n in asked.items() if shas[model] in name) < count:
+            assert time.monotonic() < deadline, \
+                f"{after}: ask {count} for {model}'s weights not seen in {ASK_DEADLINE_S} s; asked {asked}"
+            page.wait_for_timeout(50)
+
+    def visit(model: str, proj: str):
+        page.goto(f"{app_url}/drag?model={model}&proj={proj}")
+        page.locator("canvas.map").wait_for(timeout=120_000)
+        decoder_ready(page)                      # a new page: its stats start afresh
+
+    visit("mnist-vae", "tsne")
+    asks_finished("mnist-vae", 1, "the first visit")
+    canvas = page.locator("canvas.map")
+    page.mouse.move(*point_at(canvas, 0.3, 0.3))
+    page.mouse.down()
+    for t in np.linspace(0, 1, 8):
+        page.mouse.move(*point_at(canvas, 0.3 + 0.3 * t, 0.3 + 0.1 * t))
+    page.mouse.up()
+    page.wait_for_function(CAUGHT_UP, timeout=60_000)      # the release's run has reached the page
+    for count, proj in [(2, "PCA"), (3, "t-SNE")]:
         page.get_by_text(proj, exact=True).click()
-        script_idle(page)
-        decoder_ready(page)
-        drag_and_release(page, page.locator("canvas.map"), (0.3, 0.3), (0.6, 0.4))
+        asks_finished("mnist-vae", count, f"switching to {proj}")   # the new component's worker asked
     assert "proj=tsne" in page.url, page.url
-    canvas = open_drag_page(page, app_url, "fashion-mnist-gan", "pca")             # another model
-    decoder_ready(page)
-    drag_and_release(page, canvas, (0.3, 0.6), (0.6, 0.3))
-    open_drag_page(page, app_url, "mnist-vae", "tsne")                             # a second visit
-    decoder_ready(page)
-    page.wait_for_timeout(500)
-    for model in ("mnist-vae", "fashion-mnist-gan"):
-        sha = models.load(model).card["weights"]["sha256"]
+    visit("fashion-mnist-gan", "pca")                                            # another model
+    asks_finished("fashion-mnist-gan", 1, "another model")
+    visit("mnist-vae", "tsne")                                                   # a second visit
+    asks_finished("mnist-vae", 4, "the second visit")
+    for model, sha in shas.items():
         urls = [name for name in asked if sha in name]
         assert len(urls) == 1, (model, asked)                    # one URL for the model's weights
         assert transferred.get(urls[0]) == 1, (model, asked, transferred)
     assert len(asked) == 2, asked
-    mnist = next(name for name in asked if models.load("mnist-vae").card["weights"]["sha256"] in name)
-    assert asked[mnist] >= 3, asked      # asked again by the new components and the second visit: cached
 
 
 # ---- the Interpolate page's scrubber --------------------------------------------------------------
@@ -327,9 +382,7 @@ def test_path_codes_in_the_browser_are_the_servers_frames(scripts_page):
     np.testing.assert_allclose(pts, [[0, 0], [0.5, 0], [1, 0], [1, 0.5], [1, 1]], atol=1e-12)
 
 
-SCRUB_STATE = """() => { const roots = [document, ...[...document.querySelectorAll('*')]
-    .map(e => e.shadowRoot).filter(Boolean)];
-    const el = roots.map(r => r.querySelector('.scrubber')).find(Boolean);
+SCRUB_STATE = "() => { const el = " + find_in_page(".scrubber") + """;
     return el && el.__scrubState ? { za: el.__scrubState.data.za, zb: el.__scrubState.data.zb,
                                      method: el.__scrubState.data.method, url: el.__scrubState.pointsUrl,
                                      n: el.__scrubState.data.points.length / 2,
