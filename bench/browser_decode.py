@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import models  # noqa: E402
+from page_js import find_in_page  # noqa: E402
 
 STATS = """() => { const s = window.__latentDrag;
     return { decodes: s.decodes, lat: s.decodeLat, stamps: s.decodeStamps, decoder: s.decoder,
@@ -53,8 +54,7 @@ STATS = """() => { const s = window.__latentDrag;
 # text, kept out of the page's globals) on the map data the page's worker fetched (the browser's
 # cache answers), 200 positions; a batch's mean as well, performance.now() being coarse in a page.
 INVERSE_TIMES = """async ([source, positions]) => {
-    const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
-    const map = roots.map(r => r.querySelector('.dragmap')).find(Boolean);
+    const map = %s;
     const data = map.__dragState.data, inverse = data.inverse;
     const points = data.n_points || (data.labels ? data.labels.length : null);
     if (!inverse) return { points, kind: null };
@@ -64,7 +64,7 @@ INVERSE_TIMES = """async ([source, positions]) => {
     const times = [], start = performance.now();
     for (const uv of positions) { const t = performance.now(); LI.toLatent(inv, uv); times.push(performance.now() - t); }
     return { points, kind: inverse.desc.kind, times, mean: (performance.now() - start) / positions.length };
-}"""
+}""" % find_in_page(".dragmap")
 
 
 # Pointer moves dispatched in the page at a fixed pace (a Playwright move per event would pace the
