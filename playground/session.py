@@ -257,8 +257,8 @@ def latent_map(name: str, method: str, *, quiet: bool = False, points: int | Non
 
     data = (mp.pool_stamp(m.dataset, models.CHECKPOINTS, points) if points is not None else
             (str(models.CHECKPOINTS), reference_stamp(m.dataset)) if m.kind == "vae" else None)
-    folder = str((m.card.get("source") or {}).get("reference"))       # an adapter's --reference
-    key = (name, m.card["weights"]["sha256"], method, points, data, folder)   # and the images mapped
+    folder = (m.card.get("source") or {}).get("reference")           # an adapter's --reference
+    key = (name, m.card["weights"]["sha256"], method, points, data) + ((str(folder),) if folder else ())
     return _MAPS.get(key + ((clf.card["weights"]["sha256"],) if clf is not None else ()), build)
 
 
