@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+import streamlit as st
 import torch
 
 import models
@@ -536,6 +537,39 @@ def test_stop_ends_the_run_and_it_can_still_be_saved(tiny):
     at.button(key="FormSubmitter:train_save_form-Save").click().run()
     assert sorted(p.name for p in tiny.iterdir() if not p.name.startswith(".")) == ["stopped-run"]
     assert "already saved, as `stopped-run`" in said(at)
+
+
+def test_a_second_click_on_save_during_the_save_does_not_save_the_run_twice(tiny, monkeypatch):
+    """A save takes 10-20 s; a second click on Save meanwhile queues a rerun, which Streamlit lets cut
+    in at the first Streamlit call after the save (leaving the spinner). That rerun must find the
+    run saved, not save it again as name-2 (found in the browser: 'dup' and 'dup-2', and the page
+    blaming a name clash). The cut is made here by a spinner whose exit stops the run."""
+    import contextlib
+
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    at = open_train(epochs=1, batch_size=64)
+    at.button(key="train_start").click().run()
+    at = wait_until(at, lambda a: "Finished: 4 steps, 1 epoch" in said(a))
+    real, cut = st.spinner, []
+
+    @contextlib.contextmanager
+    def spinner_cut_short(*a, **k):
+        with real(*a, **k):
+            yield
+        if not cut:                                 # the second click's rerun cuts in here, once
+            cut.append(1)
+            raise StopException()
+
+    monkeypatch.setattr(st, "spinner", spinner_cut_short)
+    at.text_input(key="train_save_name").set_value("dup")
+    at.button(key="FormSubmitter:train_save_form-Save").click().run()
+    assert cut                                      # the first save was cut short after writing
+    at.button(key="FormSubmitter:train_save_form-Save").click().run()
+    assert sorted(p.name for p in tiny.iterdir() if not p.name.startswith(".")) == ["dup"]
+    assert not at.exception, at.exception
+    assert "already saved, as `dup`" in said(at)
+    assert any(m.value.startswith("Saved as **dup**") for m in at.success), [m.value for m in at.success]
 
 
 def test_opening_the_page_on_a_fresh_server_starts_warming_the_worker(monkeypatch):

@@ -301,18 +301,25 @@ def save(run) -> None:
         return
     try:
         with st.spinner("Saving: writing the checkpoint and measuring its held-out figures "
-                        "(about 10 seconds)…", show_time=True):
+                        "(10-20 seconds)…", show_time=True):
             folder = lab.save_run(run, name)
+            # Noted before any Streamlit call: a second click on Save during the save queues a rerun
+            # that cuts in at the next one (leaving the spinner), and that rerun must find it saved
+            tv.remember(ss.setdefault(SAVED_JOBS, OrderedDict()), job_id, str(folder))
+            ss._train_saved = dict(job=job_id, key=folder.name, folder=str(folder), asked=name)
+            session.listings.clear()                    # listed at once, on every page
     except (lab.SaveError, lab.ConfigError) as e:
         why = e.strerror if isinstance(e, lab.SaveError) and e.strerror else str(e)   # no "[Errno 28]"
         st.error(f"Not saved: {why}", icon=":material/error:")
         return
-    session.listings.clear()
-    key = next((l.name for l in session.listings() if l.path == folder), folder.name)
-    ss._train_saved = dict(job=job_id, key=key, folder=str(folder), asked=name)
-    tv.remember(ss.setdefault(SAVED_JOBS, OrderedDict()), job_id, str(folder))
+    ss._train_saved["key"] = saved_key(folder)
     ss.pop("_train_name_for", None)                 # offer a fresh name for another save
     st.rerun()                                      # the sidebar's selector lists it at once
+
+
+def saved_key(folder) -> str:
+    """The model selector's key of a run saved in `folder` (its folder's name unless that is taken)."""
+    return next((l.name for l in session.listings() if str(l.path) == str(folder)), Path(folder).name)
 
 
 def open_on_map(key: str) -> None:
@@ -328,6 +335,8 @@ with c[0]:
     run = snap.get("run")
     saved = ss.get("_train_saved")
     if saved and saved["job"] == job_id:
+        if saved["key"] == Path(saved["folder"]).name:    # a rerun cut in before the key was looked up
+            saved["key"] = saved_key(saved["folder"])
         got = saved["folder"].rsplit("/", 1)[-1]
         said_ = f"“{saved['asked']}” was taken: saved" if saved.get("asked", got) != got else "Saved"
         st.success(f"{said_} as **{got}** in `{saved['folder']}`. It is "
