@@ -132,6 +132,16 @@ def test_the_caption_says_how_the_map_maps_to_latent_space():
     assert "Map → latent: exact PCA inverse" in pca
 
 
+def test_the_drag_page_says_how_many_points_its_map_shows():
+    """The size is picked on the Latent map page and kept in the link (`n=`); the drag page says
+    how many points it draws (found in the browser: a sparser map and no word of its size)."""
+    captions = lambda at: " ".join(c.value for c in at.caption)
+    assert "**10,000 points** · PCA" in captions(drag_page(model="mnist-vae", proj="pca"))
+    at = drag_page(model="mnist-vae", proj="pca", n=2000)
+    assert "**2,000 points** · PCA" in captions(at)
+    assert len(np.array(json.loads(component_data(at)["points"])).reshape(-1, 2)) == 2000
+
+
 TABS = {"axis": "Latent dimensions", "pc": "Principal directions", "cls": "Between two classes"}
 
 

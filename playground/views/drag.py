@@ -35,6 +35,9 @@ m = session.header(
 lmap = session.latent_map(ss.model, ss.proj)
 if m.kind == "gan":
     st.caption(session.GAN_MAP_NOTE.format(n=len(lmap.z)))
+else:
+    st.caption(f"**{len(lmap.z):,} points** · {session.method_label(ss.proj)} · the map's size is "
+               "chosen on the Latent map page, and kept in the link")
 view = f"{ss.model}-{ss.proj}"
 comp_key = f"dragmap-{view}"
 
