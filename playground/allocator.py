@@ -18,11 +18,12 @@ malloc_trim then gives back nothing) but arena pages pinned by a few small live 
 ones. glibc puts a block under its mmap threshold in an arena, and raises that threshold (up to
 32 MB) each time it frees a mapped block, so under load a page run's large temporaries (images,
 PNGs, protobuf messages, numpy arrays) end up in the arenas, between blocks that stay. A fixed
-threshold of 64 KB keeps them out: each is its own mapping, unmapped when freed. Measured with
-bench/load_test.py, 30 sessions, memory after they expired: +7.6%, +7.7%, +7.7%, +7.8% of the
-baseline (four runs) against +9.6% to +14.3% (four runs) with glibc's default; release p95 stayed
-under 500 ms in every run (68-327 ms, noisy either way). A threshold set by whoever starts the
-server (MALLOC_MMAP_THRESHOLD_, or GLIBC_TUNABLES with glibc.malloc.mmap_threshold) wins.
+threshold of 256 KB keeps them out: each is its own mapping, unmapped when freed. Measured with
+bench/load_test.py, memory after 30 sessions expired: +7.7% to +7.9% of the baseline (five runs at
+64 KB or 256 KB) against +9.6% to +14.3% (five runs) with glibc's default. 64 KB cost CPU: with 50
+sessions and a training run the server did 18.9 releases a second instead of 23.4, p95 2.4 s
+against 0.62 s; at 256 KB 23.2 a second, p95 0.59 s, as without. A threshold set by whoever
+starts the server (MALLOC_MMAP_THRESHOLD_, or GLIBC_TUNABLES with glibc.malloc.mmap_threshold) wins.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import os
 ARENAS = 2                 # one per core of the 2-core machine the targets are set for
 M_ARENA_MAX = -8           # glibc's malloc.h
 M_MMAP_THRESHOLD = -3      # glibc's malloc.h
-MMAP_THRESHOLD = 64 * 1024
+MMAP_THRESHOLD = 256 * 1024
 
 
 def limit_arenas(n: int = ARENAS) -> bool:
