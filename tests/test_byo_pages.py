@@ -167,6 +167,9 @@ def test_interpolation_downloads_are_in_the_models_size_and_colour(byo, media, n
     assert (grid.ndim == 3) == (c == 3), grid.shape
     rows, cols = (grid.shape[0] // 2 - 1) / (h + 1), (grid.shape[1] // 2 - 1) / (w + 1)
     assert rows == int(rows) >= 1 and cols == int(cols) > 1, (grid.shape, h, w)
+    if name in GANS:            # no classifier: its map is laid out by pixels, and the caption says so
+        placed = [c.value for c in at.caption if c.value.startswith("The frames are placed")]
+        assert len(placed) == 1 and "pixels" in placed[0] and "classifier" not in placed[0], placed
 
 
 @pytest.mark.parametrize("name", list(SHAPES))

@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from playground import session
+from playground.latent_map import describe_placement
 from playground.decoder_page import decoder_data, inverse_data
 from playground.dragmap import denormalise, full_extent, normalise
 from playground.scrubber import scrubber
@@ -103,9 +104,8 @@ with left:
     if lmap.method == "tsne":
         st.caption("t-SNE has no formula for new points: the frames are placed among their nearest "
                    "map points; the map itself is never recomputed.")
-    elif lmap.embed is not None:
-        st.caption("This map lays out the classifier's features of the generated images: each frame "
-                   "is placed by the features of its decoded image.")
+    elif lmap.embed is not None:       # a GAN's map: by its classifier's features, or by pixels
+        st.caption("The frames are " + describe_placement(lmap))
 with right:
     t = np.linspace(0, 1, frames)
     norms = {"linear": np.linalg.norm(lerp(za, zb, frames), axis=1),

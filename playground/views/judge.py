@@ -149,7 +149,7 @@ else:
     c4.metric("Inception Score (IS)", f"{info.inception:.2f}" if info.inception is not None else NOT_ON_CARD,
               help="From the model card: how confidently and how evenly the classifier recognises the "
                    "generated images (higher: sharper and more varied).")
-    if info.fd is None or info.inception is None:
+    if (info.fd is None or info.inception is None) and session.has_classifier(m):
         st.page_link("views/quality.py", label="FD and IS are not on this model's card: see Quality against "
                      "diversity, which measures them", icon=":material/balance:")
     st.caption(f"Your running total on **{ss.model}**: {judge.describe(mine[0], mine[1])}, "
