@@ -226,14 +226,16 @@ def area_matrix(n_in: int, n_out: int) -> np.ndarray:
     return (overlap / (n_in / n_out)).astype(np.float32)
 
 
-def pixel_side(c: int, h: int, w: int, budget: int = PIXEL_BUDGET) -> tuple[int, int]:
-    """The (height, width) each channel is averaged down to, so c * height * width <= budget, the
-    aspect kept: 32 x 32 grey, 18 x 18 in colour for a square image; smaller images as they are."""
+def pixel_side(c: int, h: int, w: int, budget: int | None = None) -> tuple[int, int]:
+    """The (height, width) each channel is averaged down to, so c * height * width <= budget
+    (default PIXEL_BUDGET, read at call time, as the cache name reads it), the aspect kept: 32 x 32
+    grey, 18 x 18 in colour for a square image; smaller images as they are."""
+    budget = PIXEL_BUDGET if budget is None else budget
     scale = min(1.0, (budget / (c * h * w)) ** 0.5)
     return max(1, int(h * scale + 1e-9)), max(1, int(w * scale + 1e-9))
 
 
-def pixel_features(x: np.ndarray, budget: int = PIXEL_BUDGET) -> np.ndarray:
+def pixel_features(x: np.ndarray, budget: int | None = None) -> np.ndarray:
     """Decoded images float32 (N, C, H, W) -> (N, C * h * w) with at most `budget` numbers: each
     channel area-averaged down (a 128 x 128 RGB image: 972 numbers, not 49,152), so a map laid out
     by pixels costs about the same memory and time whatever the model's size (its PCA is an SVD of

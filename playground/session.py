@@ -331,27 +331,31 @@ def reference_space(name: str):
 
 @cache_data(show_spinner=False, max_entries=32, max_bytes=256 * MB)
 def _reference_space(name: str, sha: str, classifier_sha: str | None, dataset: str):
-    """VAE: the reference codes; GAN: the classifier's features of the reference images, or
-    without a classifier their pixels (the space a GAN's map is laid out in then)."""
+    """VAE: the reference codes; GAN: the reference images in `gan_space` (the classifier's
+    features, or without a classifier their pixels as the map lays them out)."""
+    from playground.batches import images_per_batch
     m = load_model(name)
     images, labels = reference(m.dataset)
-    if m.kind == "vae":               # a batch at a time: 5,000 RGB 128 x 128 images are 983 MB as float32
-        from playground.batches import images_per_batch
-        step = images_per_batch(m.image_shape)
-        space = np.concatenate([m.encode(m.as_input(images[i:i + step])) for i in range(0, len(images), step)]
-                               or [np.zeros((0, m.latent_dim), np.float32)])
-    else:
-        x = m.as_input(images)
-        space = classifier_for(m).features(x) if classifier_sha else x.reshape(len(x), -1)
-    return images, space, labels
+    clf = classifier_for(m) if m.kind == "gan" and classifier_sha else None
+    embed = m.encode if m.kind == "vae" else (lambda x: gan_space(m, clf, x))
+    step = images_per_batch(m.image_shape)   # a batch at a time: 5,000 RGB 128 x 128 images are 983 MB as float32
+    space = [embed(m.as_input(images[i:i + step])) for i in range(0, len(images), step)]
+    empty = np.zeros((0, m.latent_dim if m.kind == "vae" else 0), np.float32)
+    return images, (np.concatenate(space) if space else empty), labels
+
+
+def gan_space(m, clf, x) -> np.ndarray:
+    """Where a GAN's images are compared (float32 (N, C, H, W)): its classifier's features, or
+    without one the pixels as its map lays them out (`latent_map.pixel_features`: averaged down to
+    at most PIXEL_BUDGET numbers an image)."""
+    from playground.latent_map import pixel_features
+    return clf.features(x) if clf is not None else pixel_features(x)
 
 
 def classifier_features(name: str, images):
     """Features a GAN's neighbours are found by: its classifier's, or the pixels without one."""
     m = load_model(name)
-    x = np.asarray(images, np.float32).reshape(-1, *m.image_shape)
-    clf = classifier_or_none(m)
-    return clf.features(x) if clf is not None else x.reshape(len(x), -1)
+    return gan_space(m, classifier_or_none(m), np.asarray(images, np.float32).reshape(-1, *m.image_shape))
 
 
 # ---- state in the URL ---------------------------------------------------------------------------

@@ -533,3 +533,30 @@ def test_the_encode_pages_reference_codes_of_a_128x128_rgb_vae_are_encoded_withi
         np.testing.assert_allclose(space, encode(m.as_input(images)), rtol=1e-4, atol=1e-5)   # in order
     finally:
         session.listings.clear()
+
+
+def test_a_gan_without_classifier_finds_neighbours_in_its_maps_averaged_pixels(tmp_path, monkeypatch):
+    """The Encode page finds a GAN's nearest reference images in the space its map is laid out in:
+    without a classifier, the pixels averaged down (`latent_map.pixel_features`, 972 numbers at
+    3 x 128 x 128, not 49,152: 5,000 references were 983 MB), the references and the query alike."""
+    from playground import session
+    from playground.latent_map import pixel_features
+    rng = np.random.default_rng(0)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(ref / f"{i}.png")
+    monkeypatch.setenv(sources.ENV_MODELS, str(byo_models.write(tmp_path, "rgb-gan-128")))
+    monkeypatch.setenv(sources.ENV_REFERENCES, str(ref))
+    session.listings.clear()
+    session._reference_space.clear()
+    try:
+        m = session.load_model("rgb-gan-128")
+        images, space, _ = session.reference_space("rgb-gan-128")
+        assert len(images) == 6 and space.shape == (6, 3 * 18 * 18), space.shape
+        np.testing.assert_allclose(space, pixel_features(m.as_input(images)), rtol=1e-5, atol=1e-6)
+        query = session.classifier_features("rgb-gan-128", m.as_input(images[:2]))
+        np.testing.assert_allclose(query, space[:2], rtol=1e-5, atol=1e-6)   # one space for both sides
+    finally:
+        session.listings.clear()
+        session._reference_space.clear()

@@ -547,3 +547,14 @@ def test_the_pixel_maps_cache_name_says_how_its_pixels_were_made(tmp_path, monke
     monkeypatch.setattr(lm, "PIXEL_BUDGET", 512)
     other = lm.build_map(g, "pca", None, None, cache_dirs=[tmp_path], write_dir=None)
     assert not other.from_cache and other.cache_name not in (built.cache_name, old_name)
+
+
+def test_the_pixel_budget_is_read_when_used_so_the_pixels_follow_the_cache_name(monkeypatch):
+    """The cache name records PIXEL_BUDGET as it is when the map is built; the pixels must be
+    averaged to that same budget, not to the one the module was imported with."""
+    from playground import latent_map
+    x = np.random.default_rng(0).random((2, 3, 128, 128), dtype=np.float32)
+    assert latent_map.pixel_features(x).shape == (2, 3 * 18 * 18)
+    monkeypatch.setattr(latent_map, "PIXEL_BUDGET", 300)
+    assert latent_map.pixel_features(x).shape == (2, 3 * 10 * 10)
+    assert latent_map.describe_pixels((x * 255).astype(np.uint8)) == ", averaged down to 10 × 10 per channel"
